@@ -1,0 +1,181 @@
+//! The command line: clap definitions only (DESIGN §2 is the contract).
+//!
+//! The same `Command` generates the man page and the shell completions, so every user-facing
+//! word about an option lives here.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
+
+const INPUT: &str = "Input";
+const MODEL: &str = "Model";
+const PROTOCOL: &str = "Protocol";
+const OUTPUT: &str = "Output";
+const NETWORK: &str = "Network";
+
+pub const AFTER_LONG_HELP: &str = "\
+Examples:
+  qstream \"Who are you?\"
+  git diff | qstream \"review this diff\"
+  qstream --thinking -m qwen-plus \"Is 9.11 larger than 9.9?\"
+  qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'
+  qstream --protocol dashscope --region cn \"hello\"
+  qstream --replay tests/fixtures/compatible_thinking.sse
+
+The API key is read from DASHSCOPE_API_KEY, else from the file named by
+DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
+
+Exit status: 0 finished, 1 internal error, 2 usage, 3 authentication or configuration,
+4 request rejected, 5 rate limit or quota, 6 server error, 7 network or stream failure,
+130 interrupted.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// OpenAI-compatible: {base}/chat/completions
+    Compatible,
+    /// DashScope native: {base}/services/aigc/text-generation/generation
+    Dashscope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Region {
+    /// International (Singapore): dashscope-intl.aliyuncs.com
+    Intl,
+    /// Mainland China (Beijing): dashscope.aliyuncs.com
+    Cn,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qstream",
+    version,
+    about = "Stream one answer from Qwen models (Alibaba Cloud Model Studio) to stdout as it arrives",
+    long_about = "Send one streaming chat request to a Qwen model on Alibaba Cloud Model Studio \
+(DashScope) and write the answer to stdout the instant each piece arrives. Reasoning and the \
+usage line go to stderr. When stdin is not a terminal it is read too: the message is PROMPT, \
+a blank line, then stdin.",
+    after_long_help = AFTER_LONG_HELP,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The prompt; its words are joined by spaces. `-` means: read the prompt from stdin only.
+    #[arg(value_name = "PROMPT", help_heading = INPUT)]
+    pub prompt: Vec<String>,
+
+    /// System message
+    #[arg(short = 's', long, value_name = "TEXT", help_heading = INPUT)]
+    pub system: Option<String>,
+
+    /// Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended
+    #[arg(long, value_name = "FILE", help_heading = INPUT)]
+    pub messages: Option<PathBuf>,
+
+    /// Model name
+    #[arg(short = 'm', long, env = "QSTREAM_MODEL", default_value = "qwen-plus", help_heading = MODEL)]
+    pub model: String,
+
+    /// Ask for the model's reasoning (enable_thinking: true)
+    #[arg(long, overrides_with = "no_thinking", help_heading = MODEL)]
+    pub thinking: bool,
+
+    /// Ask for no reasoning (enable_thinking: false)
+    #[arg(long, overrides_with = "thinking", help_heading = MODEL)]
+    pub no_thinking: bool,
+
+    /// Sampling temperature
+    #[arg(long, value_name = "T", help_heading = MODEL)]
+    pub temperature: Option<f64>,
+
+    /// Nucleus sampling threshold
+    #[arg(long, value_name = "P", help_heading = MODEL)]
+    pub top_p: Option<f64>,
+
+    /// Sample from the K most likely tokens
+    #[arg(long, value_name = "K", help_heading = MODEL)]
+    pub top_k: Option<u64>,
+
+    /// Most tokens to generate
+    #[arg(long, value_name = "N", help_heading = MODEL)]
+    pub max_tokens: Option<u64>,
+
+    /// Random seed
+    #[arg(long, value_name = "N", help_heading = MODEL)]
+    pub seed: Option<u64>,
+
+    /// Stop generating at this string (repeatable)
+    #[arg(long, value_name = "TEXT", action = ArgAction::Append, help_heading = MODEL)]
+    pub stop: Vec<String>,
+
+    /// Presence penalty (-2.0 to 2.0)
+    #[arg(long, value_name = "X", allow_negative_numbers = true, help_heading = MODEL)]
+    pub presence_penalty: Option<f64>,
+
+    /// Let the model search the web (enable_search: true)
+    #[arg(long, help_heading = MODEL)]
+    pub enable_search: bool,
+
+    /// Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)
+    #[arg(short = 'o', long = "param", value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = MODEL)]
+    pub params: Vec<String>,
+
+    /// Wire protocol [default: compatible; a replay detects it]
+    #[arg(long, value_enum, env = "QSTREAM_PROTOCOL", help_heading = PROTOCOL)]
+    pub protocol: Option<Protocol>,
+
+    /// Region whose endpoint to use when no base URL is given
+    #[arg(long, value_enum, default_value = "intl", help_heading = PROTOCOL)]
+    pub region: Region,
+
+    /// Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1
+    #[arg(long, value_name = "URL", help_heading = PROTOCOL)]
+    pub base_url: Option<String>,
+
+    /// dashscope: ask for cumulative output (incremental_output: false); deltas are still printed
+    #[arg(long, help_heading = PROTOCOL)]
+    pub no_incremental: bool,
+
+    /// Write one JSON object per event to stdout
+    #[arg(long, conflicts_with = "raw", help_heading = OUTPUT)]
+    pub json: bool,
+
+    /// Write every SSE event as one JSON object per line, before protocol decoding
+    #[arg(long, help_heading = OUTPUT)]
+    pub raw: bool,
+
+    /// Read a recorded response body from FILE (`-` = stdin) instead of the network
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub replay: Option<PathBuf>,
+
+    /// Also write the raw response body to FILE as it arrives
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub record: Option<PathBuf>,
+
+    /// Nothing on stderr but errors
+    #[arg(short = 'q', long, help_heading = OUTPUT)]
+    pub quiet: bool,
+
+    /// Seconds to wait for a connection
+    #[arg(long, value_name = "SECS", default_value = "10", help_heading = NETWORK)]
+    pub connect_timeout: f64,
+
+    /// Seconds without a byte from the server before giving up
+    #[arg(long, value_name = "SECS", default_value = "120", help_heading = NETWORK)]
+    pub timeout: f64,
+
+    /// Seconds the whole request may take (default: no limit)
+    #[arg(long, value_name = "SECS", help_heading = NETWORK)]
+    pub max_time: Option<f64>,
+
+    /// Retries after a connect failure, HTTP 429 or 5xx, before any output
+    #[arg(long, value_name = "N", default_value = "2", help_heading = NETWORK)]
+    pub retries: u32,
+
+    /// Allow plain http:// to hosts other than loopback
+    #[arg(long, help_heading = NETWORK)]
+    pub allow_insecure_http: bool,
+}
+
+/// The clap command, for the man page and completions.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

@@ -1,0 +1,463 @@
+//! Flags > environment > defaults, resolved once into a plain struct.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::cli::{Cli, Protocol, Region};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    Text,
+    Json,
+    Raw,
+}
+
+/// The API key. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub connect_timeout: Duration,
+    /// Longest wait for any byte from the server.
+    pub idle_timeout: Duration,
+    pub max_time: Option<Duration>,
+    pub retries: u32,
+    pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub protocol: Protocol,
+    /// The base URL, without a trailing slash.
+    pub base_url: String,
+    pub model: String,
+    pub messages: Vec<Value>,
+    pub thinking: Option<bool>,
+    pub incremental: bool,
+    /// Request parameters: top-level in compatible bodies, in `parameters` for dashscope.
+    pub params: Map<String, Value>,
+    pub output: OutputMode,
+    pub replay: Option<PathBuf>,
+    /// Whether `--protocol` or `QSTREAM_PROTOCOL` named the protocol (else a replay detects it).
+    pub protocol_given: bool,
+    pub record: Option<PathBuf>,
+    pub quiet: bool,
+    pub network: Network,
+}
+
+/// Where the process's surroundings come from, so that tests can supply their own.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+    fn home(&self) -> Option<PathBuf>;
+}
+
+/// The real environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+    fn home(&self) -> Option<PathBuf> {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+    }
+}
+
+pub const INTL_BASE: &str = "https://dashscope-intl.aliyuncs.com";
+pub const CN_BASE: &str = "https://dashscope.aliyuncs.com";
+
+fn seconds(name: &str, secs: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::usage(format!("{name} must be a positive number of seconds")))
+}
+
+/// `-o KEY=VALUE`: VALUE as JSON when it parses, else as a string.
+fn param(kv: &str) -> Result<(String, Value)> {
+    let (key, value) = kv
+        .split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| Error::usage(format!("--param takes KEY=VALUE, got {kv:?}")))?;
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok((key.to_owned(), value))
+}
+
+/// Earlier turns from a file: a JSON array of objects, each with a string `role`.
+pub fn parse_messages(text: &str, origin: &str) -> Result<Vec<Value>> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::usage(format!("{origin}: not valid JSON: {e}")))?;
+    let Value::Array(items) = value else {
+        return Err(Error::usage(format!(
+            "{origin}: expected a JSON array of {{\"role\", \"content\"}} objects"
+        )));
+    };
+    for (i, item) in items.iter().enumerate() {
+        if !item.get("role").is_some_and(Value::is_string) || item.get("content").is_none() {
+            return Err(Error::usage(format!(
+                "{origin}: message {i} needs a string \"role\" and a \"content\""
+            )));
+        }
+    }
+    Ok(items)
+}
+
+fn read_file(path: &Path, what: &str) -> Result<String> {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| Error::usage(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// What was piped in, read by the caller (it knows whether stdin is a terminal).
+#[derive(Debug, Default, Clone)]
+pub struct Stdin {
+    /// `None` when stdin is a terminal or is consumed by `--replay -` / `--messages -`.
+    pub text: Option<String>,
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli, env: &dyn Env, stdin: Stdin) -> Result<Config> {
+        let output = if cli.raw {
+            OutputMode::Raw
+        } else if cli.json {
+            OutputMode::Json
+        } else {
+            OutputMode::Text
+        };
+        let protocol_given = cli.protocol.is_some();
+        let protocol = cli.protocol.unwrap_or(Protocol::Compatible);
+        let base_env = match protocol {
+            Protocol::Compatible => "DASHSCOPE_COMPATIBLE_BASE_URL",
+            Protocol::Dashscope => "DASHSCOPE_HTTP_BASE_URL",
+        };
+        let base_url = match cli.base_url.clone().or_else(|| env.var(base_env)) {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = match cli.region {
+                    Region::Intl => INTL_BASE,
+                    Region::Cn => CN_BASE,
+                };
+                match protocol {
+                    Protocol::Compatible => format!("{host}/compatible-mode/v1"),
+                    Protocol::Dashscope => format!("{host}/api/v1"),
+                }
+            }
+        };
+
+        let mut params = Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                params.insert(k.to_owned(), v);
+            }
+        };
+        put("temperature", cli.temperature.map(Value::from));
+        put("top_p", cli.top_p.map(Value::from));
+        put("top_k", cli.top_k.map(Value::from));
+        put("max_tokens", cli.max_tokens.map(Value::from));
+        put("seed", cli.seed.map(Value::from));
+        put(
+            "stop",
+            (!cli.stop.is_empty()).then(|| Value::from(cli.stop.clone())),
+        );
+        put("presence_penalty", cli.presence_penalty.map(Value::from));
+        put(
+            "enable_search",
+            cli.enable_search.then_some(Value::Bool(true)),
+        );
+        for kv in &cli.params {
+            let (k, v) = param(kv)?;
+            params.insert(k, v);
+        }
+
+        let replaying = cli.replay.is_some();
+        let mut messages = Vec::new();
+        if let Some(system) = &cli.system {
+            messages.push(serde_json::json!({"role": "system", "content": system}));
+        }
+        let stdin_for_prompt = if cli.messages.as_deref() == Some(Path::new("-")) {
+            None
+        } else {
+            stdin.text.clone()
+        };
+        if let Some(path) = &cli.messages {
+            let (text, origin) = if path == Path::new("-") {
+                (stdin.text.clone().unwrap_or_default(), "stdin".to_owned())
+            } else {
+                (
+                    read_file(path, "messages file")?,
+                    path.display().to_string(),
+                )
+            };
+            messages.extend(parse_messages(&text, &origin)?);
+        }
+        let prompt = user_message(&cli.prompt, stdin_for_prompt.as_deref());
+        match prompt {
+            Some(p) => messages.push(serde_json::json!({"role": "user", "content": p})),
+            None if replaying || cli.messages.is_some() => {}
+            None => {
+                return Err(Error::usage(
+                    "no prompt: give one as arguments or on stdin (try 'qstream --help')",
+                ))
+            }
+        }
+
+        Ok(Config {
+            protocol,
+            base_url,
+            model: cli.model.clone(),
+            messages,
+            thinking: if cli.thinking {
+                Some(true)
+            } else if cli.no_thinking {
+                Some(false)
+            } else {
+                None
+            },
+            incremental: !cli.no_incremental,
+            params,
+            output,
+            replay: cli.replay.clone(),
+            protocol_given,
+            record: cli.record.clone(),
+            quiet: cli.quiet,
+            network: Network {
+                connect_timeout: seconds("--connect-timeout", cli.connect_timeout)?,
+                idle_timeout: seconds("--timeout", cli.timeout)?,
+                max_time: cli.max_time.map(|s| seconds("--max-time", s)).transpose()?,
+                retries: cli.retries,
+                allow_insecure_http: cli.allow_insecure_http,
+            },
+        })
+    }
+}
+
+/// PROMPT, a blank line, then stdin; `-` alone means stdin only. `None` when both are empty.
+pub fn user_message(words: &[String], stdin: Option<&str>) -> Option<String> {
+    let stdin = stdin.filter(|s| !s.trim().is_empty());
+    let stdin_only = words.len() == 1 && words[0] == "-";
+    let prompt = if stdin_only {
+        String::new()
+    } else {
+        words.join(" ")
+    };
+    match (prompt.trim().is_empty(), stdin) {
+        (true, None) => None,
+        (true, Some(s)) => Some(s.to_owned()),
+        (false, None) => Some(prompt),
+        (false, Some(s)) => Some(format!("{prompt}\n\n{s}")),
+    }
+}
+
+/// The key, in the vendor SDK's order: the variable, the file it names, ~/.dashscope/api_key.
+pub fn api_key(env: &dyn Env) -> Result<ApiKey> {
+    if let Some(k) = env.var("DASHSCOPE_API_KEY") {
+        return Ok(ApiKey(k.trim().to_owned()));
+    }
+    let (path, named) = match env.var("DASHSCOPE_API_KEY_FILE_PATH") {
+        Some(p) => (Some(PathBuf::from(p)), true),
+        None => (
+            env.home().map(|h| h.join(".dashscope").join("api_key")),
+            false,
+        ),
+    };
+    if let Some(path) = path {
+        match std::fs::read_to_string(&path) {
+            Ok(text) if !text.trim().is_empty() => return Ok(ApiKey(text.trim().to_owned())),
+            Ok(_) => {
+                return Err(Error::config(format!(
+                    "the API key file {} is empty; set DASHSCOPE_API_KEY",
+                    path.display()
+                )))
+            }
+            Err(e) if named => {
+                return Err(Error::config(format!(
+                    "cannot read DASHSCOPE_API_KEY_FILE_PATH {}: {e}",
+                    path.display()
+                )))
+            }
+            Err(_) => {}
+        }
+    }
+    Err(Error::config(
+        "no API key: set DASHSCOPE_API_KEY (or DASHSCOPE_API_KEY_FILE_PATH, or write it to ~/.dashscope/api_key)",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::collections::HashMap;
+
+    struct FakeEnv(HashMap<&'static str, String>, Option<PathBuf>);
+
+    impl Env for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).cloned()
+        }
+        fn home(&self) -> Option<PathBuf> {
+            self.1.clone()
+        }
+    }
+
+    fn env(vars: &[(&'static str, &str)]) -> FakeEnv {
+        FakeEnv(
+            vars.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            None,
+        )
+    }
+
+    fn config(args: &[&str], e: &FakeEnv, stdin: Option<&str>) -> Result<Config> {
+        let cli = Cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
+            .expect("args parse");
+        Config::from_cli(
+            &cli,
+            e,
+            Stdin {
+                text: stdin.map(String::from),
+            },
+        )
+    }
+
+    #[test]
+    fn prompt_and_stdin_combine() {
+        let w = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(user_message(&w(&["a", "b"]), None).as_deref(), Some("a b"));
+        assert_eq!(
+            user_message(&w(&["review"]), Some("diff\n")).as_deref(),
+            Some("review\n\ndiff\n")
+        );
+        assert_eq!(user_message(&w(&["-"]), Some("x")).as_deref(), Some("x"));
+        assert_eq!(user_message(&w(&["-"]), None), None);
+        assert_eq!(user_message(&w(&[]), Some("  \n")), None);
+        assert_eq!(user_message(&w(&[]), Some("q")).as_deref(), Some("q"));
+    }
+
+    #[test]
+    fn base_url_precedence() {
+        let c = config(&["hi"], &env(&[]), None).expect("ok");
+        assert_eq!(
+            c.base_url,
+            "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+        );
+        let c = config(
+            &["--protocol", "dashscope", "--region", "cn", "hi"],
+            &env(&[]),
+            None,
+        )
+        .expect("ok");
+        assert_eq!(c.base_url, "https://dashscope.aliyuncs.com/api/v1");
+        let e = env(&[("DASHSCOPE_HTTP_BASE_URL", "http://127.0.0.1:9/api/v1/")]);
+        let c = config(&["--protocol", "dashscope", "hi"], &e, None).expect("ok");
+        assert_eq!(c.base_url, "http://127.0.0.1:9/api/v1");
+        let c = config(
+            &[
+                "--protocol",
+                "dashscope",
+                "--base-url",
+                "http://x/api/v1",
+                "hi",
+            ],
+            &e,
+            None,
+        )
+        .expect("ok");
+        assert_eq!(c.base_url, "http://x/api/v1");
+    }
+
+    #[test]
+    fn params_from_flags_and_dash_o() {
+        let c = config(
+            &[
+                "--temperature",
+                "0.5",
+                "--stop",
+                "a",
+                "--stop",
+                "b",
+                "-o",
+                "n=2",
+                "-o",
+                "user=alice",
+                "-o",
+                "temperature=0.1",
+                "--enable-search",
+                "hi",
+            ],
+            &env(&[]),
+            None,
+        )
+        .expect("ok");
+        assert_eq!(
+            Value::Object(c.params),
+            serde_json::json!({"temperature": 0.1, "stop": ["a", "b"], "n": 2, "user": "alice", "enable_search": true})
+        );
+        let e = config(&["-o", "novalue", "hi"], &env(&[]), None).expect_err("bad");
+        assert_eq!(e.exit, crate::error::Exit::Usage);
+    }
+
+    #[test]
+    fn no_prompt_is_a_usage_error_unless_replaying() {
+        let e = config(&[], &env(&[]), None).expect_err("no prompt");
+        assert_eq!(e.exit, crate::error::Exit::Usage);
+        assert!(config(&["--replay", "x.sse"], &env(&[]), None).is_ok());
+    }
+
+    #[test]
+    fn messages_are_validated() {
+        assert!(parse_messages(r#"[{"role":"user","content":"hi"}]"#, "f").is_ok());
+        assert!(parse_messages(r#"{"role":"user"}"#, "f").is_err());
+        assert!(parse_messages(r#"[{"content":"hi"}]"#, "f").is_err());
+        let c = config(
+            &["--messages", "-", "and now?"],
+            &env(&[]),
+            Some(r#"[{"role":"user","content":"2+2"},{"role":"assistant","content":"4"}]"#),
+        )
+        .expect("ok");
+        assert_eq!(c.messages.len(), 3);
+        assert_eq!(c.messages[2]["content"], "and now?");
+    }
+
+    #[test]
+    fn api_key_order_and_secrecy() {
+        let dir = std::env::temp_dir().join(format!("qstream-key-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(".dashscope")).expect("mkdir");
+        std::fs::write(dir.join(".dashscope/api_key"), "sk-home\n").expect("write");
+        std::fs::write(dir.join("named"), "sk-named").expect("write");
+        let mut e = env(&[]);
+        e.1 = Some(dir.clone());
+        assert_eq!(api_key(&e).expect("home").expose(), "sk-home");
+        e.0.insert(
+            "DASHSCOPE_API_KEY_FILE_PATH",
+            dir.join("named").display().to_string(),
+        );
+        assert_eq!(api_key(&e).expect("named").expose(), "sk-named");
+        e.0.insert("DASHSCOPE_API_KEY", "sk-env".into());
+        let k = api_key(&e).expect("env");
+        assert_eq!(k.expose(), "sk-env");
+        assert!(!format!("{k:?}").contains("sk-env"));
+        let none = api_key(&env(&[])).expect_err("missing");
+        assert_eq!(none.exit, crate::error::Exit::Auth);
+        assert!(none.message.contains("DASHSCOPE_API_KEY"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

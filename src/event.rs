@@ -1,0 +1,67 @@
+//! The one vocabulary between the protocol decoders and the sinks (DESIGN §3).
+//!
+//! Text borrows from the decoded chunk wherever the JSON had no escapes, so a delta costs no
+//! allocation on its way from the socket to stdout.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+/// Token counts as the service reports them, under one set of names for both protocols.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+}
+
+/// An error the service reported, before or inside the stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApiError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    Reasoning {
+        choice: u32,
+        text: Cow<'a, str>,
+    },
+    Content {
+        choice: u32,
+        text: Cow<'a, str>,
+    },
+    /// A fragment of a streamed tool call; `arguments` is the fragment, not the whole.
+    ToolCall {
+        choice: u32,
+        index: u32,
+        id: Option<Cow<'a, str>>,
+        name: Option<Cow<'a, str>>,
+        arguments: Cow<'a, str>,
+    },
+    Usage(Usage),
+    Finish {
+        choice: u32,
+        reason: Cow<'a, str>,
+    },
+}
+
+impl Event<'_> {
+    /// Whether this event carries model output (text or a tool call).
+    pub fn is_delta(&self) -> bool {
+        matches!(
+            self,
+            Event::Reasoning { .. } | Event::Content { .. } | Event::ToolCall { .. }
+        )
+    }
+}

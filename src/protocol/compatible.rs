@@ -1,0 +1,309 @@
+//! The OpenAI-compatible protocol: bare `data:` lines of `chat.completion.chunk` objects,
+//! a usage chunk with `"choices": []`, then `data: [DONE]`.
+
+use serde::Deserialize;
+
+use super::{emit_tool_calls, malformed, nonempty, Emit, Text, ToolCallDelta};
+use crate::error::{Error, Result};
+use crate::event::{ApiError, Event, Usage};
+use crate::sse::SseEvent;
+
+#[derive(Debug, Default)]
+pub struct CompatibleDecoder {
+    pub usage: Option<Usage>,
+    finished: bool,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow, default)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default)]
+    index: u32,
+    #[serde(borrow, default)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    total_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Usage {
+        Usage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+            total_tokens: u.total_tokens,
+            cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
+        }
+    }
+}
+
+/// An `{"error": {...}}` object, in whichever shape the service or a gateway sent it.
+pub(crate) fn api_error(error: &serde_json::Value, status: Option<u16>) -> ApiError {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match error {
+        serde_json::Value::Object(o) => ApiError {
+            status,
+            code: o
+                .get("code")
+                .and_then(text)
+                .or_else(|| o.get("type").and_then(text)),
+            message: o.get("message").and_then(text).unwrap_or_default(),
+            request_id: None,
+        },
+        other => ApiError {
+            status,
+            code: None,
+            message: text(other).unwrap_or_default(),
+            request_id: None,
+        },
+    }
+}
+
+impl CompatibleDecoder {
+    pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        let data = ev.data;
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        let chunk: Chunk<'_> =
+            serde_json::from_str(data).map_err(|e| malformed("a data line", data, &e))?;
+        if let Some(error) = &chunk.error {
+            let mut api = api_error(error, ev.status);
+            if let Some(id) = serde_json::from_str::<serde_json::Value>(data)
+                .ok()
+                .and_then(|v| v.get("request_id")?.as_str().map(String::from))
+            {
+                api.request_id = Some(id);
+            }
+            return Err(Error::api(api));
+        }
+        for choice in chunk.choices.into_iter().flatten() {
+            if let Some(delta) = choice.delta {
+                if let Some(text) = nonempty(&delta.reasoning_content) {
+                    emit(Event::Reasoning {
+                        choice: choice.index,
+                        text: text.into(),
+                    })?;
+                }
+                if let Some(text) = nonempty(&delta.content) {
+                    emit(Event::Content {
+                        choice: choice.index,
+                        text: text.into(),
+                    })?;
+                }
+                if let Some(calls) = delta.tool_calls {
+                    emit_tool_calls(choice.index, calls, emit)?;
+                }
+            }
+            if let Some(reason) = nonempty(&choice.finish_reason) {
+                self.finished = true;
+                emit(Event::Finish {
+                    choice: choice.index,
+                    reason: reason.into(),
+                })?;
+            }
+        }
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage.into());
+        }
+        Ok(())
+    }
+
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
+        if !self.done && !self.finished {
+            return Err(Error::network(
+                "stream ended early: no finish_reason and no [DONE]",
+            ));
+        }
+        if let Some(usage) = self.usage {
+            emit(Event::Usage(usage))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::Decoder;
+    use crate::cli::Protocol;
+    use crate::error::Exit;
+    use crate::event::{Event, Usage};
+
+    fn run(datas: &[&str]) -> (Vec<Event<'static>>, crate::error::Result<()>) {
+        let events: Vec<_> = datas.iter().map(|d| ("message", *d, None)).collect();
+        collect(&mut Decoder::new(Some(Protocol::Compatible), true), &events)
+    }
+
+    #[test]
+    fn content_reasoning_finish_usage() {
+        let (events, r) = run(&[
+            r#"{"choices":[{"delta":{"content":null,"role":"assistant","reasoning_content":""},"index":0,"finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"content":null,"reasoning_content":"Hm\n\"ok\""},"index":0,"finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"content":"I am","reasoning_content":null},"index":0}]}"#,
+            r#"{"choices":[{"delta":{"content":""},"finish_reason":"stop","index":0}],"usage":null}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":22,"completion_tokens":17,"total_tokens":39,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":5}}}"#,
+            "[DONE]",
+        ]);
+        r.expect("finished");
+        assert_eq!(
+            events,
+            vec![
+                reasoning("Hm\n\"ok\""),
+                content("I am"),
+                finish("stop"),
+                Event::Usage(Usage {
+                    input_tokens: 22,
+                    output_tokens: 17,
+                    total_tokens: 39,
+                    cached_tokens: Some(3),
+                    reasoning_tokens: Some(5),
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn events_after_done_are_ignored() {
+        let (events, r) = run(&[
+            r#"{"choices":[{"delta":{"content":"a"},"finish_reason":"stop"}]}"#,
+            "[DONE]",
+            "not json",
+        ]);
+        r.expect("ok");
+        assert_eq!(events, vec![content("a"), finish("stop")]);
+    }
+
+    #[test]
+    fn no_done_and_no_finish_is_early_end() {
+        let (events, r) = run(&[r#"{"choices":[{"delta":{"content":"a"}}]}"#]);
+        assert_eq!(events, vec![content("a")]);
+        let e = r.expect_err("early end");
+        assert_eq!(e.exit, Exit::Network);
+        assert!(e.message.contains("ended early"), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_json_names_the_data() {
+        let (_, r) = run(&[r#"{"choices":[{"delta":"#]);
+        let e = r.expect_err("malformed");
+        assert_eq!(e.exit, Exit::Network);
+        assert!(e.message.starts_with("malformed stream"), "{}", e.message);
+    }
+
+    #[test]
+    fn error_object_in_stream() {
+        let (events, r) = run(&[
+            r#"{"choices":[{"delta":{"content":"part"}}]}"#,
+            r#"{"error":{"message":"Allocated quota exceeded","type":"insufficient_quota","code":"Throttling.AllocationQuota"},"request_id":"r-1"}"#,
+        ]);
+        assert_eq!(events, vec![content("part")]);
+        let e = r.expect_err("error");
+        assert_eq!(e.exit, Exit::RateLimit);
+        assert_eq!(
+            e.to_string(),
+            "Allocated quota exceeded (Throttling.AllocationQuota, request_id r-1)"
+        );
+    }
+
+    #[test]
+    fn tool_call_fragments() {
+        let (events, r) = run(&[
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"","function":{"arguments":"{\"loc"}}]}}]}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}"#,
+        ]);
+        r.expect("ok");
+        assert_eq!(events.len(), 3);
+        match &events[1] {
+            Event::ToolCall {
+                index,
+                id,
+                name,
+                arguments,
+                ..
+            } => {
+                assert_eq!(*index, 0);
+                assert!(id.is_none() && name.is_none());
+                assert_eq!(arguments, "{\"loc");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn borrowed_text_when_unescaped() {
+        let data = r#"{"choices":[{"delta":{"content":"plain"}}]}"#;
+        let ev = crate::sse::SseEvent {
+            id: "",
+            event: "message",
+            data,
+            status: None,
+            typed: false,
+        };
+        let mut d = super::CompatibleDecoder::default();
+        let mut borrowed = false;
+        d.event(&ev, &mut |e| {
+            if let Event::Content { text, .. } = e {
+                borrowed = matches!(text, std::borrow::Cow::Borrowed(_));
+            }
+            Ok(())
+        })
+        .expect("ok");
+        assert!(borrowed);
+    }
+}

@@ -1,0 +1,528 @@
+//! The DashScope-native protocol: `id:`/`event:result`/`:HTTP_STATUS/200`/`data:` events whose
+//! data is `{"output": {"choices": [{"message": …, "finish_reason": "null"}]}, "usage", "request_id"}`.
+//! Usage comes on every chunk (a running total: the last one wins); the string `"null"` means
+//! "not finished"; errors are `event:error` with the status in the `:HTTP_STATUS` comment.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+
+use super::{emit_tool_calls, malformed, nonempty, Emit, Text, ToolCallDelta};
+use crate::error::{Error, Result};
+use crate::event::{ApiError, Event, Usage};
+use crate::sse::SseEvent;
+
+#[derive(Debug, Default)]
+pub struct DashScopeDecoder {
+    pub usage: Option<Usage>,
+    pub request_id: Option<String>,
+    /// `incremental_output: false`: every chunk repeats all text so far.
+    cumulative: bool,
+    /// Per choice, how many bytes of each cumulative text were already emitted.
+    seen: Vec<Seen>,
+    finished: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    content: usize,
+    reasoning: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow, default)]
+    output: Option<Output<'a>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(borrow, default)]
+    request_id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    code: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Text<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Output<'a> {
+    #[serde(borrow, default)]
+    choices: Option<Vec<Choice<'a>>>,
+    /// `result_format: "text"` puts the answer here instead of in `choices`.
+    #[serde(borrow, default)]
+    text: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Text<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Choice<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(borrow, default)]
+    message: Option<Message<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Text<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    content: Option<Content<'a>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+}
+
+/// `content` is a string for text models and a list of `{"text": …}` parts for multimodal
+/// ones (possibly empty on the last chunk).
+enum Content<'a> {
+    Str(Text<'a>),
+    Parts(Vec<Part<'a>>),
+}
+
+#[derive(serde::Deserialize)]
+struct Part<'a> {
+    #[serde(borrow, default)]
+    text: Option<Text<'a>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Content<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of parts")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Content::Str(Text(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Content::Str(Text(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(Content::Str(Text(Cow::Owned(v))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut parts = Vec::new();
+                while let Some(p) = seq.next_element()? {
+                    parts.push(p);
+                }
+                Ok(Content::Parts(parts))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'a> Content<'a> {
+    /// All the text, borrowed when there is a single piece.
+    fn text(self) -> Cow<'a, str> {
+        match self {
+            Content::Str(t) => t.0,
+            Content::Parts(mut parts) => {
+                let mut texts = parts.iter_mut().filter_map(|p| p.text.take());
+                match (texts.next(), texts.next()) {
+                    (None, _) => Cow::Borrowed(""),
+                    (Some(one), None) => one.0,
+                    (Some(a), Some(b)) => {
+                        let mut s = a.0.into_owned();
+                        s.push_str(&b.0);
+                        for t in texts {
+                            s.push_str(&t.0);
+                        }
+                        Cow::Owned(s)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<Details>,
+    #[serde(default)]
+    output_tokens_details: Option<Details>,
+}
+
+#[derive(serde::Deserialize)]
+struct Details {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Usage {
+        Usage {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            total_tokens: u.total_tokens.unwrap_or(u.input_tokens + u.output_tokens),
+            cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            reasoning_tokens: u.output_tokens_details.and_then(|d| d.reasoning_tokens),
+        }
+    }
+}
+
+/// What of a cumulative `full` text is new, given that `seen` bytes were emitted before.
+/// Linear in the length of `full`; never splits a code point.
+fn new_part<'t>(full: Cow<'t, str>, seen: &mut usize) -> Cow<'t, str> {
+    if full.len() <= *seen {
+        // Same text, or (never seen in practice) a shorter one: nothing new to print.
+        *seen = full.len();
+        return Cow::Borrowed("");
+    }
+    let mut start = *seen;
+    while !full.is_char_boundary(start) {
+        start += 1;
+    }
+    *seen = full.len();
+    match full {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[start..]),
+        Cow::Owned(mut s) => {
+            s.drain(..start);
+            Cow::Owned(s)
+        }
+    }
+}
+
+impl DashScopeDecoder {
+    pub fn new(incremental: bool) -> Self {
+        DashScopeDecoder {
+            cumulative: !incremental,
+            ..Default::default()
+        }
+    }
+
+    fn seen(&mut self, choice: u32) -> &mut Seen {
+        let i = choice as usize;
+        if self.seen.len() <= i {
+            self.seen.resize(i + 1, Seen::default());
+        }
+        &mut self.seen[i]
+    }
+
+    fn text(
+        &mut self,
+        choice: u32,
+        reasoning: bool,
+        text: Cow<'_, str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<()> {
+        let text = if self.cumulative {
+            let seen = self.seen(choice);
+            new_part(
+                text,
+                if reasoning {
+                    &mut seen.reasoning
+                } else {
+                    &mut seen.content
+                },
+            )
+        } else {
+            text
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        emit(if reasoning {
+            Event::Reasoning { choice, text }
+        } else {
+            Event::Content { choice, text }
+        })
+    }
+
+    fn finish_reason(
+        &mut self,
+        choice: u32,
+        reason: &Option<Text<'_>>,
+        emit: &mut Emit<'_>,
+    ) -> Result<()> {
+        match nonempty(reason) {
+            Some(r) if r != "null" => {
+                self.finished = true;
+                emit(Event::Finish {
+                    choice,
+                    reason: r.into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
+        let data = ev.data;
+        let failed = ev.event == "error" || ev.status.is_some_and(|s| s >= 400);
+        let chunk: Chunk<'_> = match serde_json::from_str(data) {
+            Ok(c) => c,
+            Err(_) if failed => {
+                return Err(Error::api(ApiError {
+                    status: ev.status,
+                    code: None,
+                    message: data.trim().chars().take(200).collect(),
+                    request_id: self.request_id.clone(),
+                }))
+            }
+            Err(e) => return Err(malformed("a data line", data, &e)),
+        };
+        if let Some(id) = nonempty(&chunk.request_id) {
+            if self.request_id.as_deref() != Some(id) {
+                self.request_id = Some(id.to_owned());
+            }
+        }
+        if failed || nonempty(&chunk.code).is_some() {
+            return Err(Error::api(ApiError {
+                status: ev.status,
+                code: nonempty(&chunk.code).map(String::from),
+                message: nonempty(&chunk.message).unwrap_or_default().to_owned(),
+                request_id: self.request_id.clone(),
+            }));
+        }
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage.into());
+        }
+        let Some(output) = chunk.output else {
+            return Ok(());
+        };
+        for (pos, choice) in output.choices.into_iter().flatten().enumerate() {
+            let index = choice.index.unwrap_or(pos as u32);
+            if let Some(message) = choice.message {
+                if let Some(r) = message.reasoning_content {
+                    self.text(index, true, r.0, emit)?;
+                }
+                if let Some(c) = message.content {
+                    self.text(index, false, c.text(), emit)?;
+                }
+                if let Some(calls) = message.tool_calls {
+                    emit_tool_calls(index, calls, emit)?;
+                }
+            }
+            self.finish_reason(index, &choice.finish_reason, emit)?;
+        }
+        if let Some(text) = output.text {
+            self.text(0, false, text.0, emit)?;
+        }
+        self.finish_reason(0, &output.finish_reason, emit)
+    }
+
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
+        if !self.finished {
+            return Err(Error::network(
+                "stream ended early: no finish_reason other than \"null\"",
+            ));
+        }
+        if let Some(usage) = self.usage {
+            emit(Event::Usage(usage))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::Decoder;
+    use super::*;
+    use crate::cli::Protocol;
+    use crate::error::Exit;
+
+    fn chunk(content: &str, reasoning: &str, finish: &str, out: u64) -> String {
+        serde_json::json!({
+            "output": {"choices": [{"message": {"content": content, "reasoning_content": reasoning, "role": "assistant"}, "finish_reason": finish}]},
+            "usage": {"total_tokens": 10 + out, "input_tokens": 10, "output_tokens": out},
+            "request_id": "req-1"
+        })
+        .to_string()
+    }
+
+    fn run(incremental: bool, datas: &[String]) -> (Vec<Event<'static>>, Result<()>, Decoder) {
+        let mut d = Decoder::new(Some(Protocol::Dashscope), incremental);
+        let events: Vec<_> = datas
+            .iter()
+            .map(|s| ("result", s.as_str(), Some(200)))
+            .collect();
+        let (ev, r) = collect(&mut d, &events);
+        (ev, r, d)
+    }
+
+    fn usage(out: u64) -> Event<'static> {
+        Event::Usage(Usage {
+            input_tokens: 10,
+            output_tokens: out,
+            total_tokens: 10 + out,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn incremental_with_reasoning_and_last_usage() {
+        let (events, r, d) = run(
+            true,
+            &[
+                chunk("", "Hmm", "null", 1),
+                chunk("", ", ok", "null", 2),
+                chunk("Hi", "", "null", 3),
+                chunk("", "", "stop", 3),
+            ],
+        );
+        r.expect("finished");
+        assert_eq!(
+            events,
+            vec![
+                reasoning("Hmm"),
+                reasoning(", ok"),
+                content("Hi"),
+                finish("stop"),
+                usage(3)
+            ]
+        );
+        assert_eq!(d.request_id(), Some("req-1"));
+    }
+
+    #[test]
+    fn cumulative_text_becomes_deltas_also_multibyte() {
+        let (events, r, _) = run(
+            false,
+            &[
+                chunk("", "想", "null", 1),
+                chunk("", "想一想", "null", 2),
+                chunk("Я", "想一想", "null", 3),
+                chunk("Я люблю 🍎", "想一想", "null", 4),
+                chunk("Я люблю 🍎", "想一想", "stop", 4),
+            ],
+        );
+        r.expect("finished");
+        assert_eq!(
+            events,
+            vec![
+                reasoning("想"),
+                reasoning("一想"),
+                content("Я"),
+                content(" люблю 🍎"),
+                finish("stop"),
+                usage(4)
+            ]
+        );
+    }
+
+    #[test]
+    fn new_part_never_splits_a_code_point() {
+        let mut seen = 1; // inside the two bytes of 'Я'
+        assert_eq!(new_part(Cow::Borrowed("Яx"), &mut seen), "x");
+        assert_eq!(seen, 3);
+        assert_eq!(new_part(Cow::Owned("Яxy".into()), &mut seen), "y");
+        assert_eq!(new_part(Cow::Borrowed("Я"), &mut seen), "");
+        assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn content_as_parts_and_empty_list() {
+        let datas = [
+            r#"{"output":{"choices":[{"message":{"content":[{"text":"A dog"}],"role":"assistant"},"finish_reason":"null"}]},"request_id":"r"}"#.to_string(),
+            r#"{"output":{"choices":[{"message":{"content":[{"text":" and"},{"text":" a girl"}],"role":"assistant"},"finish_reason":"null"}]}}"#.to_string(),
+            r#"{"output":{"choices":[{"message":{"content":[],"role":"assistant"},"finish_reason":"stop"}]}}"#.to_string(),
+        ];
+        let (events, r, _) = run(true, &datas);
+        r.expect("ok");
+        assert_eq!(
+            events,
+            vec![content("A dog"), content(" and a girl"), finish("stop")]
+        );
+        // The same, cumulative.
+        let datas = [
+            r#"{"output":{"choices":[{"message":{"content":[{"text":"A dog"}]},"finish_reason":"null"}]}}"#.to_string(),
+            r#"{"output":{"choices":[{"message":{"content":[{"text":"A dog and"}]},"finish_reason":"null"}]}}"#.to_string(),
+            r#"{"output":{"choices":[{"message":{"content":[]},"finish_reason":"stop"}]}}"#.to_string(),
+        ];
+        let (events, r, _) = run(false, &datas);
+        r.expect("ok");
+        assert_eq!(
+            events,
+            vec![content("A dog"), content(" and"), finish("stop")]
+        );
+    }
+
+    #[test]
+    fn result_format_text() {
+        let datas = [
+            r#"{"output":{"text":"Hel","finish_reason":"null"},"usage":{"input_tokens":1,"output_tokens":1}}"#.to_string(),
+            r#"{"output":{"text":"lo","finish_reason":"stop"},"usage":{"input_tokens":1,"output_tokens":2}}"#.to_string(),
+        ];
+        let (events, r, _) = run(true, &datas);
+        r.expect("ok");
+        assert_eq!(
+            events,
+            vec![
+                content("Hel"),
+                content("lo"),
+                finish("stop"),
+                Event::Usage(Usage {
+                    input_tokens: 1,
+                    output_tokens: 2,
+                    total_tokens: 3,
+                    ..Default::default()
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn error_event_takes_status_from_the_comment() {
+        let mut d = Decoder::new(Some(Protocol::Dashscope), true);
+        let (events, r) = collect(
+            &mut d,
+            &[
+                ("result", &chunk("part", "", "null", 1), Some(200)),
+                (
+                    "error",
+                    r#"{"code":"Throttling.RateQuota","message":"Requests rate limit exceeded","request_id":"req-9"}"#,
+                    Some(429),
+                ),
+            ],
+        );
+        assert_eq!(events, vec![content("part")]);
+        let e = r.expect_err("error");
+        assert_eq!(e.exit, Exit::RateLimit);
+        assert_eq!(
+            e.to_string(),
+            "Requests rate limit exceeded (Throttling.RateQuota, HTTP 429, request_id req-9)"
+        );
+        assert_eq!(d.usage().map(|u| u.output_tokens), Some(1));
+    }
+
+    #[test]
+    fn no_finish_is_early_end() {
+        let (events, r, d) = run(true, &[chunk("a", "", "null", 1)]);
+        assert_eq!(events, vec![content("a")]);
+        assert_eq!(r.expect_err("early").exit, Exit::Network);
+        assert_eq!(d.usage().map(|u| u.output_tokens), Some(1));
+    }
+
+    #[test]
+    fn tool_calls_in_message() {
+        let datas = [
+            r#"{"output":{"choices":[{"message":{"content":"","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":"}}]},"finish_reason":"null"}]}}"#.to_string(),
+            r#"{"output":{"choices":[{"message":{"content":"","tool_calls":[{"index":0,"id":"","type":"function","function":{"arguments":"1}"}}]},"finish_reason":"tool_calls"}]}}"#.to_string(),
+        ];
+        let (events, r, _) = run(true, &datas);
+        r.expect("ok");
+        assert_eq!(events.len(), 3);
+        assert!(
+            matches!(&events[1], Event::ToolCall { arguments, id: None, .. } if arguments == "1}")
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! Protocol decoders: `SseEvent`s in, `Event`s out (DESIGN §1).
+//!
+//! Each decoder deserializes only the fields it uses, borrowing text from the event's data
+//! wherever the JSON had no escapes, and skips the rest.
+
+pub mod compatible;
+pub mod dashscope;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Visitor};
+
+use crate::cli::Protocol;
+use crate::error::{Error, Result};
+use crate::event::{Event, Usage};
+use crate::sse::SseEvent;
+
+/// Where decoded events go; an error (say, a closed pipe) stops the stream.
+pub type Emit<'s> = dyn for<'e> FnMut(Event<'e>) -> Result<()> + 's;
+
+/// A JSON string that borrows from the input when it can; `null` deserializes as `None`
+/// through `Option<Text>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'a> Text<'a> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// Text that is present and not empty: `null` and `""` both mean "nothing".
+pub(crate) fn nonempty<'a>(t: &'a Option<Text<'_>>) -> Option<&'a str> {
+    t.as_ref().map(Text::as_str).filter(|s| !s.is_empty())
+}
+
+/// The bytes of one JSON value that failed to parse, shortened for a one-line message.
+pub(crate) fn malformed(what: &str, data: &str, e: &serde_json::Error) -> Error {
+    let mut excerpt: String = data.chars().take(60).collect();
+    if excerpt.len() < data.len() {
+        excerpt.push('…');
+    }
+    Error::network(format!(
+        "malformed stream: {what} is not valid JSON ({e}): {excerpt:?}"
+    ))
+}
+
+/// Either decoder, or one that has not seen enough of a replay to pick.
+#[derive(Debug)]
+pub enum Decoder {
+    Detect { incremental: bool },
+    Compatible(compatible::CompatibleDecoder),
+    DashScope(dashscope::DashScopeDecoder),
+}
+
+impl Decoder {
+    pub fn new(protocol: Option<Protocol>, incremental: bool) -> Self {
+        match protocol {
+            None => Decoder::Detect { incremental },
+            Some(Protocol::Compatible) => Decoder::Compatible(Default::default()),
+            Some(Protocol::Dashscope) => {
+                Decoder::DashScope(dashscope::DashScopeDecoder::new(incremental))
+            }
+        }
+    }
+
+    /// The protocol of a recording, from its first event: DashScope names its events and
+    /// wraps its answer in `output`; compatible sends bare `data:` lines of `choices`.
+    fn detect(ev: &SseEvent<'_>) -> Protocol {
+        let data = ev.data.trim_start();
+        if ev.typed || ev.status.is_some() || !ev.id.is_empty() {
+            return Protocol::Dashscope;
+        }
+        if data.starts_with("{\"output\"") || data.contains("\"request_id\"") {
+            Protocol::Dashscope
+        } else {
+            Protocol::Compatible
+        }
+    }
+
+    pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
+        if let Decoder::Detect { incremental } = *self {
+            *self = Decoder::new(Some(Self::detect(ev)), incremental);
+        }
+        match self {
+            Decoder::Detect { .. } => Ok(()),
+            Decoder::Compatible(d) => d.event(ev, emit),
+            Decoder::DashScope(d) => d.event(ev, emit),
+        }
+    }
+
+    /// The body ended: emit what waits for the end, or fail if the stream was cut short.
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
+        match self {
+            Decoder::Detect { .. } => Err(Error::network(
+                "stream ended early: the response held no events",
+            )),
+            Decoder::Compatible(d) => d.finish(emit),
+            Decoder::DashScope(d) => d.finish(emit),
+        }
+    }
+
+    /// The last usage the stream reported, if any.
+    pub fn usage(&self) -> Option<Usage> {
+        match self {
+            Decoder::Detect { .. } => None,
+            Decoder::Compatible(d) => d.usage,
+            Decoder::DashScope(d) => d.usage,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Decoder::Detect { .. } | Decoder::Compatible(_) => None,
+            Decoder::DashScope(d) => d.request_id.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    /// Owned copies of events, for comparing in tests.
+    pub fn collect(
+        decoder: &mut Decoder,
+        events: &[(&str, &str, Option<u16>)],
+    ) -> (Vec<Event<'static>>, Result<()>) {
+        let mut out = Vec::new();
+        let mut emit = |e: Event<'_>| {
+            out.push(to_owned(e));
+            Ok(())
+        };
+        for (event, data, status) in events {
+            let ev = SseEvent {
+                id: "",
+                event,
+                data,
+                status: *status,
+                typed: *event != "message",
+            };
+            if let Err(e) = decoder.event(&ev, &mut emit) {
+                return (out, Err(e));
+            }
+        }
+        let r = decoder.finish(&mut emit);
+        (out, r)
+    }
+
+    pub fn to_owned(e: Event<'_>) -> Event<'static> {
+        fn o(c: Cow<'_, str>) -> Cow<'static, str> {
+            Cow::Owned(c.into_owned())
+        }
+        match e {
+            Event::Reasoning { choice, text } => Event::Reasoning {
+                choice,
+                text: o(text),
+            },
+            Event::Content { choice, text } => Event::Content {
+                choice,
+                text: o(text),
+            },
+            Event::ToolCall {
+                choice,
+                index,
+                id,
+                name,
+                arguments,
+            } => Event::ToolCall {
+                choice,
+                index,
+                id: id.map(o),
+                name: name.map(o),
+                arguments: o(arguments),
+            },
+            Event::Usage(u) => Event::Usage(u),
+            Event::Finish { choice, reason } => Event::Finish {
+                choice,
+                reason: o(reason),
+            },
+        }
+    }
+
+    pub fn content(text: &str) -> Event<'static> {
+        Event::Content {
+            choice: 0,
+            text: Cow::Owned(text.into()),
+        }
+    }
+
+    pub fn reasoning(text: &str) -> Event<'static> {
+        Event::Reasoning {
+            choice: 0,
+            text: Cow::Owned(text.into()),
+        }
+    }
+
+    pub fn finish(reason: &str) -> Event<'static> {
+        Event::Finish {
+            choice: 0,
+            reason: Cow::Owned(reason.into()),
+        }
+    }
+}
+
+/// One fragment of a streamed tool call, the same shape in both protocols.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ToolCallDelta<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(borrow, default)]
+    id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct FunctionDelta<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    arguments: Option<Text<'a>>,
+}
+
+/// Emit the tool-call fragments of one choice; a fragment without an `index` takes its
+/// position in the list.
+pub(crate) fn emit_tool_calls(
+    choice: u32,
+    calls: Vec<ToolCallDelta<'_>>,
+    emit: &mut Emit<'_>,
+) -> Result<()> {
+    for (pos, call) in calls.into_iter().enumerate() {
+        let (name, arguments) = match call.function {
+            Some(f) => (f.name, f.arguments),
+            None => (None, None),
+        };
+        let id = call.id.map(|t| t.0).filter(|s| !s.is_empty());
+        let name = name.map(|t| t.0).filter(|s| !s.is_empty());
+        let arguments = arguments.map(|t| t.0).unwrap_or_default();
+        if id.is_none() && name.is_none() && arguments.is_empty() {
+            continue;
+        }
+        emit(Event::ToolCall {
+            choice,
+            index: call.index.unwrap_or(pos as u32),
+            id,
+            name,
+            arguments,
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The URL, headers and JSON body of the one request, for either protocol. Pure: no I/O.
+
+use serde_json::{json, Map, Value};
+
+use crate::cli::Protocol;
+use crate::config::Config;
+
+pub const USER_AGENT: &str = concat!("qstream/", env!("CARGO_PKG_VERSION"));
+
+pub const TEXT_PATH: &str = "/services/aigc/text-generation/generation";
+pub const MULTIMODAL_PATH: &str = "/services/aigc/multimodal-generation/generation";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub url: String,
+    /// Every header but `Authorization`, which the transport adds from the key.
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+/// Headers sent with every request, `Authorization` aside (DESIGN §2).
+pub fn headers(protocol: Protocol) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = [
+        ("Content-Type", "application/json"),
+        ("Accept", "text/event-stream"),
+        // A compressing proxy that does not flush would hold events back.
+        ("Accept-Encoding", "identity"),
+        ("X-Accel-Buffering", "no"),
+        ("User-Agent", USER_AGENT),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if protocol == Protocol::Dashscope {
+        h.push(("X-DashScope-SSE".into(), "enable".into()));
+    }
+    h
+}
+
+pub fn build(config: &Config) -> Request {
+    let messages = Value::Array(config.messages.clone());
+    match config.protocol {
+        Protocol::Compatible => {
+            let mut body = Map::new();
+            body.insert("model".into(), Value::String(config.model.clone()));
+            body.insert("messages".into(), messages);
+            body.insert("stream".into(), Value::Bool(true));
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+            if let Some(t) = config.thinking {
+                body.insert("enable_thinking".into(), Value::Bool(t));
+            }
+            for (k, v) in &config.params {
+                body.insert(k.clone(), v.clone());
+            }
+            Request {
+                url: format!("{}/chat/completions", config.base_url),
+                headers: headers(Protocol::Compatible),
+                body: Value::Object(body),
+            }
+        }
+        Protocol::Dashscope => {
+            let mut parameters = Map::new();
+            parameters.insert("result_format".into(), Value::String("message".into()));
+            parameters.insert("incremental_output".into(), Value::Bool(config.incremental));
+            if let Some(t) = config.thinking {
+                parameters.insert("enable_thinking".into(), Value::Bool(t));
+            }
+            for (k, v) in &config.params {
+                parameters.insert(k.clone(), v.clone());
+            }
+            Request {
+                url: format!("{}{TEXT_PATH}", config.base_url),
+                headers: headers(Protocol::Dashscope),
+                body: json!({
+                    "model": config.model,
+                    "input": {"messages": messages},
+                    "parameters": parameters,
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use crate::config::{Config, Env, Stdin};
+    use clap::Parser;
+
+    struct NoEnv;
+    impl Env for NoEnv {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn home(&self) -> Option<std::path::PathBuf> {
+            None
+        }
+    }
+
+    fn request(args: &[&str]) -> Request {
+        let cli = Cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
+            .expect("args");
+        build(&Config::from_cli(&cli, &NoEnv, Stdin::default()).expect("config"))
+    }
+
+    #[test]
+    fn compatible_body_as_documented() {
+        let r = request(&[
+            "--thinking",
+            "-s",
+            "be brief",
+            "--max-tokens",
+            "9",
+            "Who are you?",
+        ]);
+        assert_eq!(
+            r.url,
+            "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
+        );
+        assert_eq!(
+            r.body,
+            json!({
+                "model": "qwen-plus",
+                "messages": [
+                    {"role": "system", "content": "be brief"},
+                    {"role": "user", "content": "Who are you?"}
+                ],
+                "stream": true,
+                "stream_options": {"include_usage": true},
+                "enable_thinking": true,
+                "max_tokens": 9
+            })
+        );
+        assert!(!r.headers.iter().any(|(k, _)| k == "X-DashScope-SSE"));
+    }
+
+    #[test]
+    fn dashscope_body_as_documented() {
+        let r = request(&[
+            "--protocol",
+            "dashscope",
+            "--no-thinking",
+            "--no-incremental",
+            "-o",
+            "top_k=5",
+            "hi",
+        ]);
+        assert_eq!(
+            r.url,
+            "https://dashscope-intl.aliyuncs.com/api/v1/services/aigc/text-generation/generation"
+        );
+        assert_eq!(
+            r.body,
+            json!({
+                "model": "qwen-plus",
+                "input": {"messages": [{"role": "user", "content": "hi"}]},
+                "parameters": {
+                    "result_format": "message",
+                    "incremental_output": false,
+                    "enable_thinking": false,
+                    "top_k": 5
+                }
+            })
+        );
+        assert!(r
+            .headers
+            .contains(&("X-DashScope-SSE".to_string(), "enable".to_string())));
+    }
+}

@@ -1,0 +1,424 @@
+//! Server-sent events, decoded from bytes as the WHATWG spec says.
+//!
+//! The decoder is push-based: hand it whatever a read returned and it calls back once per
+//! dispatched event. It never needs the stream to be split at line boundaries, keeps a CR that
+//! ends one read in mind for the LF that may start the next, strips a BOM only at the very start
+//! (also when it arrives a byte at a time) and decodes each finished line as UTF-8 with
+//! replacement, so a code point split across reads stays intact.
+//!
+//! Lines are sliced straight out of the input where they are whole; only a line that straddles
+//! two reads is copied, into one buffer that is reused. A line (or an event's data) longer than
+//! the cap is an error, so memory stays bounded whatever the server sends.
+
+use memchr::memchr2;
+
+/// Longest line or event payload accepted, in bytes.
+pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// One dispatched event, borrowed from the decoder until the callback returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEvent<'a> {
+    /// The last event ID (persists across events; "" when none was set).
+    pub id: &'a str,
+    /// The event type; "message" when the block named none.
+    pub event: &'a str,
+    pub data: &'a str,
+    /// The status from the last `:HTTP_STATUS/NNN` comment seen in this block (DashScope).
+    pub status: Option<u16>,
+    /// Whether the block had an `event:` field; the type is "message" either way.
+    pub typed: bool,
+}
+
+/// The stream broke a limit of the decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineTooLong {
+    pub limit: usize,
+}
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SSE line or event longer than {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[derive(Debug)]
+pub struct SseDecoder {
+    max_line: usize,
+    /// Bytes of a line that has not ended yet.
+    partial: Vec<u8>,
+    /// The previous input ended with CR: an LF at the start of the next one belongs to it.
+    pending_cr: bool,
+    /// Bytes seen so far of a possible leading BOM (0..=3); `None` once decided.
+    bom_seen: Option<usize>,
+    data: String,
+    has_data: bool,
+    event: String,
+    typed: bool,
+    last_id: String,
+    status: Option<u16>,
+    retry: Option<u64>,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_LINE)
+    }
+}
+
+impl SseDecoder {
+    pub fn new(max_line: usize) -> Self {
+        SseDecoder {
+            max_line,
+            partial: Vec::new(),
+            pending_cr: false,
+            bom_seen: Some(0),
+            data: String::new(),
+            has_data: false,
+            event: String::new(),
+            typed: false,
+            last_id: String::new(),
+            status: None,
+            retry: None,
+        }
+    }
+
+    /// The reconnection time the stream asked for, if any.
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Feed the bytes of one read; `on_event` is called for each event dispatched.
+    pub fn feed<E>(
+        &mut self,
+        mut input: &[u8],
+        on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<LineTooLong>,
+    {
+        if let Some(seen) = self.bom_seen {
+            // Match the BOM byte by byte so that it may arrive split across reads.
+            let mut seen = seen;
+            while seen < BOM.len() {
+                match input.first() {
+                    None => {
+                        self.bom_seen = Some(seen);
+                        return Ok(());
+                    }
+                    Some(&b) if b == BOM[seen] => {
+                        seen += 1;
+                        input = &input[1..];
+                    }
+                    Some(_) => {
+                        // Not a BOM after all: whatever matched so far is line content.
+                        self.partial.extend_from_slice(&BOM[..seen]);
+                        break;
+                    }
+                }
+            }
+            self.bom_seen = None;
+        }
+        if self.pending_cr {
+            self.pending_cr = false;
+            if input.first() == Some(&b'\n') {
+                input = &input[1..];
+            }
+        }
+        while !input.is_empty() {
+            match memchr2(b'\n', b'\r', input) {
+                None => {
+                    if self.partial.len() + input.len() > self.max_line {
+                        return Err(LineTooLong {
+                            limit: self.max_line,
+                        }
+                        .into());
+                    }
+                    self.partial.extend_from_slice(input);
+                    return Ok(());
+                }
+                Some(end) => {
+                    let line_end = input[end];
+                    if self.partial.is_empty() {
+                        self.line(&input[..end], on_event)?;
+                    } else {
+                        if self.partial.len() + end > self.max_line {
+                            return Err(LineTooLong {
+                                limit: self.max_line,
+                            }
+                            .into());
+                        }
+                        let mut line = std::mem::take(&mut self.partial);
+                        line.extend_from_slice(&input[..end]);
+                        let result = self.line(&line, on_event);
+                        line.clear();
+                        self.partial = line;
+                        result?;
+                    }
+                    input = &input[end + 1..];
+                    if line_end == b'\r' {
+                        match input.first() {
+                            Some(b'\n') => input = &input[1..],
+                            Some(_) => {}
+                            None => self.pending_cr = true,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn line<E>(
+        &mut self,
+        line: &[u8],
+        on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<LineTooLong>,
+    {
+        if line.is_empty() {
+            return self.dispatch(on_event);
+        }
+        if line[0] == b':' {
+            // A comment; DashScope puts the status of the event in one.
+            if let Some(code) = line.strip_prefix(b":HTTP_STATUS/") {
+                self.status = std::str::from_utf8(code)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+            }
+            return Ok(());
+        }
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                if self.data.len() + value.len() + 1 > self.max_line {
+                    return Err(LineTooLong {
+                        limit: self.max_line,
+                    }
+                    .into());
+                }
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.has_data = true;
+            }
+            b"event" => {
+                self.event.clear();
+                self.event.push_str(&String::from_utf8_lossy(value));
+                self.typed = true;
+            }
+            // An ID with a NUL in it is ignored, as the spec says.
+            b"id" if !value.contains(&0) => {
+                self.last_id.clear();
+                self.last_id.push_str(&String::from_utf8_lossy(value));
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn dispatch<E>(
+        &mut self,
+        on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let result = if self.has_data {
+            on_event(SseEvent {
+                id: &self.last_id,
+                event: if self.typed && !self.event.is_empty() {
+                    &self.event
+                } else {
+                    "message"
+                },
+                data: &self.data,
+                status: self.status,
+                typed: self.typed,
+            })
+        } else {
+            Ok(())
+        };
+        self.data.clear();
+        self.has_data = false;
+        self.event.clear();
+        self.typed = false;
+        self.status = None;
+        result
+    }
+
+    /// Whether bytes of an event that was never dispatched are still held (a stream cut
+    /// mid-event). The spec discards such an event; callers may want to say so.
+    pub fn has_pending(&self) -> bool {
+        self.has_data || !self.partial.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Owned {
+        id: String,
+        event: String,
+        data: String,
+    }
+
+    fn decode_chunks(chunks: &[&[u8]]) -> Vec<Owned> {
+        let mut dec = SseDecoder::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            dec.feed::<LineTooLong>(c, &mut |e| {
+                out.push(Owned {
+                    id: e.id.into(),
+                    event: e.event.into(),
+                    data: e.data.into(),
+                });
+                Ok(())
+            })
+            .expect("within limits");
+        }
+        out
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    fn cases() -> Vec<serde_json::Value> {
+        let text = include_str!("../tests/fixtures/sse_cases.json");
+        serde_json::from_str(text).expect("sse_cases.json parses")
+    }
+
+    fn case_input(case: &serde_json::Value) -> (Vec<u8>, Option<Vec<Vec<u8>>>) {
+        let input = if let Some(h) = case["bytes_hex"].as_str() {
+            hex(h)
+        } else if let Some(h) = case["input_hex"].as_str() {
+            hex(h)
+        } else {
+            case["input"].as_str().expect("input").as_bytes().to_vec()
+        };
+        let chunks = if let Some(cs) = case["chunks"].as_array() {
+            Some(
+                cs.iter()
+                    .map(|c| c.as_str().expect("chunk").as_bytes().to_vec())
+                    .collect(),
+            )
+        } else {
+            case["chunks_hex"].as_array().map(|cs| {
+                cs.iter()
+                    .map(|c| hex(c.as_str().expect("chunk hex")))
+                    .collect()
+            })
+        };
+        (input, chunks)
+    }
+
+    fn expected(case: &serde_json::Value) -> Vec<Owned> {
+        case["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| Owned {
+                id: e["id"].as_str().expect("id").into(),
+                event: e["event"].as_str().expect("event").into(),
+                data: e["data"].as_str().expect("data").into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conformance_cases_whole_chunked_and_bytewise() {
+        let cases = cases();
+        assert!(cases.len() >= 20);
+        for case in &cases {
+            let name = case["name"].as_str().unwrap_or("?");
+            let (input, chunks) = case_input(case);
+            let want = expected(case);
+            assert_eq!(decode_chunks(&[&input]), want, "{name}: whole input");
+            let bytes: Vec<&[u8]> = input.chunks(1).collect();
+            assert_eq!(decode_chunks(&bytes), want, "{name}: one byte per read");
+            for size in [2, 3, 7] {
+                let parts: Vec<&[u8]> = input.chunks(size).collect();
+                assert_eq!(decode_chunks(&parts), want, "{name}: {size}-byte reads");
+            }
+            if let Some(chunks) = chunks {
+                let parts: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+                assert_eq!(parts.concat(), input, "{name}: chunks add up to the input");
+                assert_eq!(decode_chunks(&parts), want, "{name}: given read boundaries");
+            }
+        }
+    }
+
+    #[test]
+    fn retry_field_is_kept() {
+        let mut dec = SseDecoder::default();
+        dec.feed::<LineTooLong>(b"retry: 500\n\nretry:\nretry: x1\n\n", &mut |_| Ok(()))
+            .expect("ok");
+        assert_eq!(dec.retry(), Some(500));
+    }
+
+    #[test]
+    fn http_status_comment_is_attached_to_its_event_only() {
+        let input = b"id:1\nevent:error\n:HTTP_STATUS/429\ndata:{}\n\ndata:x\n\n";
+        let mut got = Vec::new();
+        SseDecoder::default()
+            .feed::<LineTooLong>(input, &mut |e| {
+                got.push((e.event.to_string(), e.status, e.typed, e.id.to_string()));
+                Ok(())
+            })
+            .expect("ok");
+        assert_eq!(
+            got,
+            vec![
+                ("error".to_string(), Some(429), true, "1".to_string()),
+                ("message".to_string(), None, false, "1".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_fail_at_the_cap_with_bounded_memory() {
+        let mut dec = SseDecoder::new(1024);
+        let chunk = [b'a'; 100];
+        let mut err = None;
+        let _ = dec.feed::<LineTooLong>(b"data: ", &mut |_| Ok(()));
+        for _ in 0..100 {
+            if let Err(e) = dec.feed::<LineTooLong>(&chunk, &mut |_| Ok(())) {
+                err = Some(e);
+                break;
+            }
+        }
+        assert_eq!(err, Some(LineTooLong { limit: 1024 }));
+        assert!(dec.partial.capacity() <= 4096);
+        // Many short data lines in one event are capped too.
+        let mut dec = SseDecoder::new(64);
+        let many = b"data: 0123456789\n".repeat(10);
+        assert!(dec.feed::<LineTooLong>(&many, &mut |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn pending_reports_an_unterminated_event() {
+        let mut dec = SseDecoder::default();
+        dec.feed::<LineTooLong>(b"data: x\n", &mut |_| Ok(()))
+            .expect("ok");
+        assert!(dec.has_pending());
+        dec.feed::<LineTooLong>(b"\n", &mut |_| Ok(())).expect("ok");
+        assert!(!dec.has_pending());
+    }
+}

@@ -1,0 +1,526 @@
+//! The network: one ureq agent, the request, retries, and HTTP errors turned into `Error`s.
+//! Yields the response body as a plain `Read`; `--replay` swaps in a file instead and nothing
+//! downstream can tell.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ureq::tls::{RootCerts, TlsConfig};
+use ureq::{Agent, Timeout};
+
+use crate::config::{ApiKey, Network};
+use crate::error::{Error, Exit, Result};
+use crate::event::ApiError;
+use crate::request::{Request, USER_AGENT};
+use crate::sse::SseDecoder;
+
+/// Ctrl-C: the first stops the stream (shutting the agent's sockets wakes a blocked read),
+/// the second exits at once.
+#[derive(Default)]
+pub struct Cancel {
+    flag: AtomicBool,
+    agent: Mutex<Option<Agent>>,
+}
+
+impl Cancel {
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Called from the signal-handling thread.
+    pub fn cancel(&self) {
+        if self.flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(Exit::Interrupted.code().into());
+        }
+        if let Ok(mut agent) = self.agent.lock() {
+            if let Some(agent) = agent.take() {
+                agent.shutdown();
+            }
+        }
+    }
+
+    fn watch(&self, agent: &Agent) {
+        if let Ok(mut slot) = self.agent.lock() {
+            *slot = Some(agent.clone());
+        }
+    }
+}
+
+/// Plain http:// is for loopback only, unless the user insists.
+pub fn check_scheme(url: &str, allow_insecure_http: bool) -> Result<()> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return Err(Error::usage(format!(
+            "the base URL must start with https:// (got {url:?})"
+        )));
+    };
+    if allow_insecure_http {
+        return Ok(());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "refusing plain http:// to {host}: the API key would travel unencrypted (use https://, or --allow-insecure-http)"
+        )))
+    }
+}
+
+pub fn agent(net: &Network) -> Agent {
+    let tls = TlsConfig::builder()
+        // The system's trust store, so that corporate CAs work; verification is always on.
+        .root_certs(RootCerts::PlatformVerifier)
+        .build();
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_resolve(Some(net.connect_timeout))
+        .timeout_connect(Some(net.connect_timeout))
+        .timeout_recv_response(Some(net.idle_timeout))
+        .timeout_per_read(Some(net.idle_timeout))
+        .timeout_global(net.max_time)
+        .max_redirects(0)
+        .user_agent(USER_AGENT)
+        .accept_encoding("")
+        .tls_config(tls)
+        .build()
+        .new_agent()
+}
+
+/// A response body being streamed.
+pub struct Opened {
+    pub body: Box<dyn Read + Send>,
+    pub request_id: Option<String>,
+}
+
+/// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
+/// `say` gets one line per retry.
+pub fn open(
+    agent: &Agent,
+    request: &Request,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    check_scheme(&request.url, net.allow_insecure_http)?;
+    cancel.watch(agent);
+    let body = serde_json::to_vec(&request.body)
+        .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+    let mut attempt = 0;
+    loop {
+        let (error, retry_after) = match send(agent, request, key, &body) {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let header = |name: &str| {
+                    resp.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let request_id =
+                    header("x-request-id").or_else(|| header("x-dashscope-request-id"));
+                let retry_after = header("retry-after");
+                let json_200 = resp
+                    .body()
+                    .mime_type()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("application/json"));
+                let mut reader = resp.into_body().into_reader();
+                if (200..300).contains(&status) && !json_200 {
+                    return Ok(Opened {
+                        body: Box::new(reader),
+                        request_id,
+                    });
+                }
+                // An error body, or a whole JSON answer where a stream was asked for.
+                let mut text = Vec::new();
+                let _ = (&mut reader).take(64 * 1024).read_to_end(&mut text);
+                let mut api = error_body(&text, status);
+                if api.request_id.is_none() {
+                    api.request_id = request_id;
+                }
+                if (200..300).contains(&status) && api.code.is_none() {
+                    return Err(Error::network(format!(
+                        "expected an event stream, got a JSON body (HTTP {status})"
+                    )));
+                }
+                (Error::api(api), retry_after)
+            }
+            Err(e) => (connect_error(e, net), None),
+        };
+        if cancel.is_cancelled() {
+            return Err(Error::interrupted());
+        }
+        let retryable = match error.exit {
+            Exit::RateLimit => error.api.as_ref().and_then(|a| a.status) == Some(429),
+            Exit::Server => true,
+            Exit::Network => error.message.starts_with("cannot connect"),
+            _ => false,
+        };
+        if !retryable || attempt >= net.retries {
+            return Err(error);
+        }
+        attempt += 1;
+        let wait = match retry_after.as_deref().and_then(parse_retry_after) {
+            Some(d) if d > Duration::from_secs(60) => return Err(error),
+            Some(d) => d,
+            None => backoff(attempt),
+        };
+        say(&format!(
+            "qstream: {error}; retrying in {:.1} s ({attempt} of {})",
+            wait.as_secs_f64(),
+            net.retries
+        ));
+        sleep(wait, cancel)?;
+    }
+}
+
+fn send(
+    agent: &Agent,
+    request: &Request,
+    key: &ApiKey,
+    body: &[u8],
+) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let mut builder = agent
+        .post(&request.url)
+        .header("Authorization", format!("Bearer {}", key.expose()));
+    for (k, v) in &request.headers {
+        builder = builder.header(k, v);
+    }
+    builder.send(body)
+}
+
+/// A failure before any response: what it was, in words that never include the key.
+fn connect_error(e: ureq::Error, net: &Network) -> Error {
+    use std::io::ErrorKind;
+    match e {
+        ureq::Error::Timeout(Timeout::Connect | Timeout::Resolve) => Error::network(format!(
+            "cannot connect: no connection within {} s (--connect-timeout)",
+            net.connect_timeout.as_secs_f64()
+        )),
+        ureq::Error::Timeout(Timeout::Global) => Error::network(format!(
+            "timed out: --max-time of {} s reached",
+            net.max_time.map_or(0.0, |d| d.as_secs_f64())
+        )),
+        ureq::Error::Timeout(_) => Error::network(format!(
+            "timed out: no response within {} s (--timeout)",
+            net.idle_timeout.as_secs_f64()
+        )),
+        ureq::Error::Io(io) if io.kind() == ErrorKind::UnexpectedEof => {
+            Error::network("the server closed the connection before responding")
+        }
+        ureq::Error::Io(io) => Error::network(format!("cannot connect: {io}")),
+        ureq::Error::HostNotFound => Error::network("cannot connect: host not found"),
+        ureq::Error::ConnectionFailed => Error::network("cannot connect: connection failed"),
+        ureq::Error::ConnectProxyFailed(m) => {
+            Error::network(format!("cannot connect through the proxy: {m}"))
+        }
+        ureq::Error::BadUri(m) => Error::usage(format!("bad URL: {m}")),
+        other => Error::network(format!("request failed: {other}")),
+    }
+}
+
+/// What went wrong while reading the body, in the user's terms.
+pub fn read_error(e: std::io::Error, net: &Network) -> Error {
+    use std::io::ErrorKind;
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>());
+    match inner {
+        Some(ureq::Error::Timeout(Timeout::Global)) => Error::network(format!(
+            "timed out: --max-time of {} s reached",
+            net.max_time.map_or(0.0, |d| d.as_secs_f64())
+        )),
+        Some(ureq::Error::Timeout(_)) => Error::network(format!(
+            "timed out: no data for {} s (--timeout)",
+            net.idle_timeout.as_secs_f64()
+        )),
+        Some(other) => Error::network(format!("stream failed: {other}")),
+        None if e.kind() == ErrorKind::UnexpectedEof => {
+            Error::network("stream ended early: the connection closed mid-stream")
+        }
+        None => Error::network(format!("stream failed: {e}")),
+    }
+}
+
+/// The error in a non-2xx body, in whichever shape it came: compatible
+/// `{"error": {...}}`, native `{"code", "message", "request_id"}`, an SSE-framed error event,
+/// or anything else (an HTML page from a proxy: the status and a short excerpt).
+pub fn error_body(body: &[u8], status: u16) -> ApiError {
+    let text = String::from_utf8_lossy(body);
+    let from_json = |v: &serde_json::Value, status: u16| -> Option<ApiError> {
+        let request_id = v
+            .get("request_id")
+            .and_then(|r| r.as_str())
+            .map(String::from);
+        if let Some(e) = v.get("error") {
+            let mut api = crate::protocol::compatible::api_error(e, Some(status));
+            api.request_id = request_id;
+            return Some(api);
+        }
+        let code = v.get("code").and_then(|c| match c {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        let message = v.get("message").and_then(|m| m.as_str()).map(String::from);
+        (code.is_some() || message.is_some()).then(|| ApiError {
+            status: Some(status),
+            code,
+            message: message.unwrap_or_default(),
+            request_id,
+        })
+    };
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text.trim()) {
+        if let Some(api) = from_json(&v, status) {
+            return api;
+        }
+    }
+    // SSE-framed, whatever the Content-Type said.
+    let mut found: Option<ApiError> = None;
+    let mut sse = SseDecoder::default();
+    let mut framed = text.into_owned();
+    framed.push_str("\n\n");
+    let _ = sse.feed::<crate::sse::LineTooLong>(framed.as_bytes(), &mut |ev| {
+        if found.is_none() {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(ev.data) {
+                found = from_json(&v, ev.status.unwrap_or(status));
+            }
+        }
+        Ok(())
+    });
+    if let Some(api) = found {
+        return api;
+    }
+    ApiError {
+        status: Some(status),
+        code: None,
+        message: format!("HTTP {status}{}", excerpt(&framed)),
+        request_id: None,
+    }
+}
+
+/// A short, one-line, tag-free excerpt of a body for an error message.
+fn excerpt(body: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut last_space = true;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() => {
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+            }
+            c => {
+                out.push(c);
+                last_space = false;
+            }
+        }
+        if out.chars().count() >= 100 {
+            out.push('…');
+            break;
+        }
+    }
+    let out = out.trim();
+    if out.is_empty() {
+        String::new()
+    } else {
+        format!(": {out}")
+    }
+}
+
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() % 1000) as f64 / 1000.0
+}
+
+/// Exponential backoff with jitter: about 0.5 s, 1 s, 2 s … capped at 30 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 0.5 * 2f64.powi(attempt.saturating_sub(1).min(6) as i32);
+    Duration::from_secs_f64(base.min(30.0) * (0.5 + jitter() / 2.0))
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = parse_http_date(v)?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// IMF-fixdate, the one form servers send: `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn parse_http_date(v: &str) -> Option<SystemTime> {
+    let mut it = v.split_whitespace();
+    let _weekday = it.next()?;
+    let day: u64 = it.next()?.parse().ok()?;
+    let month = match it.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = it.next()?.parse().ok()?;
+    let mut hms = it.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if it.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + (h * 3600 + m * 60 + s) as i64;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+/// Sleep, waking early for Ctrl-C.
+fn sleep(d: Duration, cancel: &Cancel) -> Result<()> {
+    let end = std::time::Instant::now() + d;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::interrupted());
+        }
+        let now = std::time::Instant::now();
+        if now >= end {
+            return Ok(());
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// A shared handle for the Ctrl-C thread.
+pub fn cancel_handle() -> Arc<Cancel> {
+    Arc::new(Cancel::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_to_loopback() {
+        assert!(check_scheme("https://dashscope-intl.aliyuncs.com/x", false).is_ok());
+        assert!(check_scheme("http://127.0.0.1:8080/x", false).is_ok());
+        assert!(check_scheme("http://127.9.9.9/x", false).is_ok());
+        assert!(check_scheme("http://localhost:1/x", false).is_ok());
+        assert!(check_scheme("http://[::1]:80/x", false).is_ok());
+        assert!(check_scheme("http://example.com/x", false).is_err());
+        assert!(check_scheme("http://127.0.0.1.evil.com/x", false).is_err());
+        assert!(check_scheme("http://localhost@evil.com/x", false).is_err());
+        assert!(check_scheme("http://example.com/x", true).is_ok());
+        assert!(check_scheme("ftp://example.com/x", true).is_err());
+    }
+
+    #[test]
+    fn error_bodies_in_every_shape() {
+        let e = error_body(
+            br#"{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","code":"invalid_api_key"},"request_id":"r1"}"#,
+            401,
+        );
+        assert_eq!(
+            (
+                e.code.as_deref(),
+                e.status,
+                e.message.as_str(),
+                e.request_id.as_deref()
+            ),
+            (
+                Some("invalid_api_key"),
+                Some(401),
+                "Incorrect API key provided.",
+                Some("r1")
+            )
+        );
+        let e = error_body(
+            br#"{"code":"Arrearage","message":"Access denied","request_id":"r2"}"#,
+            400,
+        );
+        assert_eq!(e.code.as_deref(), Some("Arrearage"));
+        assert_eq!(Exit::of_api_error(&e), Exit::RateLimit);
+        let e = error_body(
+            b"id:1\nevent:error\n:HTTP_STATUS/429\ndata:{\"code\":\"Throttling.RateQuota\",\"message\":\"Requests rate limit exceeded\",\"request_id\":\"r3\"}\n\n",
+            200,
+        );
+        assert_eq!(
+            (e.code.as_deref(), e.status),
+            (Some("Throttling.RateQuota"), Some(429))
+        );
+        let e = error_body(
+            b"<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad   Gateway</h1></body></html>",
+            502,
+        );
+        assert_eq!(e.message, "HTTP 502: 502 Bad Gateway Bad Gateway");
+        assert_eq!(Exit::of_api_error(&e), Exit::Server);
+        assert_eq!(error_body(b"", 503).message, "HTTP 503");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(UNIX_EPOCH + Duration::from_secs(784111777))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..10 {
+            let b = backoff(attempt).as_secs_f64();
+            let base = (0.5 * 2f64.powi(attempt as i32 - 1)).min(30.0);
+            assert!(b >= base * 0.5 && b <= base, "{attempt}: {b}");
+        }
+    }
+}
