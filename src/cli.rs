@@ -45,6 +45,24 @@ pub enum Region {
     Cn,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when the output is a terminal and NO_COLOR is not set
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Reasoning {
+    /// Reasoning on stderr (dimmed on a terminal)
+    Stderr,
+    /// Reasoning on stdout before the answer, inside <think>…</think>
+    Stdout,
+    /// Keep thinking on but print none of it
+    Hide,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qstream",
@@ -71,7 +89,7 @@ pub struct Cli {
     pub messages: Option<PathBuf>,
 
     /// Model name
-    #[arg(short = 'm', long, env = "QSTREAM_MODEL", default_value = "qwen-plus", help_heading = MODEL)]
+    #[arg(short = 'm', long, env = "QSTREAM_MODEL", hide_env_values = true, default_value = "qwen-plus", help_heading = MODEL)]
     pub model: String,
 
     /// Ask for the model's reasoning (enable_thinking: true)
@@ -119,7 +137,7 @@ pub struct Cli {
     pub params: Vec<String>,
 
     /// Wire protocol [default: compatible; a replay detects it]
-    #[arg(long, value_enum, env = "QSTREAM_PROTOCOL", help_heading = PROTOCOL)]
+    #[arg(long, value_enum, env = "QSTREAM_PROTOCOL", hide_env_values = true, help_heading = PROTOCOL)]
     pub protocol: Option<Protocol>,
 
     /// Region whose endpoint to use when no base URL is given
@@ -154,6 +172,22 @@ pub struct Cli {
     #[arg(short = 'q', long, help_heading = OUTPUT)]
     pub quiet: bool,
 
+    /// Where the reasoning goes in text mode
+    #[arg(long, value_enum, value_name = "WHERE", default_value = "stderr", help_heading = OUTPUT)]
+    pub reasoning: Reasoning,
+
+    /// When to use colour on stderr
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", help_heading = OUTPUT)]
+    pub color: Color,
+
+    /// At the end, print time to first token, total time, deltas, tokens/s and request_id
+    #[arg(long, help_heading = OUTPUT)]
+    pub stats: bool,
+
+    /// Print the request as a curl command and exit without sending it
+    #[arg(long, help_heading = OUTPUT)]
+    pub dry_run: bool,
+
     /// Seconds to wait for a connection
     #[arg(long, value_name = "SECS", default_value = "10", help_heading = NETWORK)]
     pub connect_timeout: f64,
@@ -169,6 +203,14 @@ pub struct Cli {
     /// Retries after a connect failure, HTTP 429 or 5xx, before any output
     #[arg(long, value_name = "N", default_value = "2", help_heading = NETWORK)]
     pub retries: u32,
+
+    /// Extra request header (repeatable); replaces a default header of the same name
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append, help_heading = NETWORK)]
+    pub headers: Vec<String>,
+
+    /// Workspace to bill and authorise against (X-DashScope-WorkSpace)
+    #[arg(long, value_name = "ID", env = "DASHSCOPE_WORKSPACE", hide_env_values = true, help_heading = NETWORK)]
+    pub workspace: Option<String>,
 
     /// Allow plain http:// to hosts other than loopback
     #[arg(long, help_heading = NETWORK)]

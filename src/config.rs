@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::cli::{Cli, Protocol, Region};
+use crate::cli::{Cli, Color, Protocol, Reasoning, Region};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,12 @@ pub struct Config {
     pub protocol_given: bool,
     pub record: Option<PathBuf>,
     pub quiet: bool,
+    pub reasoning: Reasoning,
+    pub color: Color,
+    pub stats: bool,
+    pub dry_run: bool,
+    /// Extra headers (`--header`, `--workspace`), applied over the defaults.
+    pub headers: Vec<(String, String)>,
     pub network: Network,
 }
 
@@ -119,6 +125,27 @@ pub fn parse_messages(text: &str, origin: &str) -> Result<Vec<Value>> {
         }
     }
     Ok(items)
+}
+
+/// `--header 'Name: value'`. The key never travels on the command line, so `Authorization`
+/// is refused.
+fn header(h: &str) -> Result<(String, String)> {
+    let (name, value) = h
+        .split_once(':')
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_graphic() && b != b':'))
+        .ok_or_else(|| Error::usage(format!("--header takes 'Name: value', got {h:?}")))?;
+    if name.eq_ignore_ascii_case("authorization") {
+        return Err(Error::usage(
+            "--header Authorization is refused: the key comes from DASHSCOPE_API_KEY, never from the command line",
+        ));
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Err(Error::usage(format!(
+            "--header {name}: the value has a line break"
+        )));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn read_file(path: &Path, what: &str) -> Result<String> {
@@ -220,6 +247,14 @@ impl Config {
             }
         }
 
+        let mut headers = Vec::new();
+        if let Some(ws) = &cli.workspace {
+            headers.push(("X-DashScope-WorkSpace".to_owned(), ws.clone()));
+        }
+        for h in &cli.headers {
+            headers.push(header(h)?);
+        }
+
         Ok(Config {
             protocol,
             base_url,
@@ -239,6 +274,11 @@ impl Config {
             protocol_given,
             record: cli.record.clone(),
             quiet: cli.quiet,
+            reasoning: cli.reasoning,
+            color: cli.color,
+            stats: cli.stats,
+            dry_run: cli.dry_run,
+            headers,
             network: Network {
                 connect_timeout: seconds("--connect-timeout", cli.connect_timeout)?,
                 idle_timeout: seconds("--timeout", cli.timeout)?,
@@ -420,6 +460,30 @@ mod tests {
         let e = config(&[], &env(&[]), None).expect_err("no prompt");
         assert_eq!(e.exit, crate::error::Exit::Usage);
         assert!(config(&["--replay", "x.sse"], &env(&[]), None).is_ok());
+    }
+
+    #[test]
+    fn headers_parse_and_authorization_is_refused() {
+        assert_eq!(
+            header("X-Foo:  bar baz ").expect("ok"),
+            ("X-Foo".to_string(), "bar baz".to_string())
+        );
+        assert!(header("nocolon").is_err());
+        assert!(header(": v").is_err());
+        assert!(header("authorization: Bearer x").is_err());
+        let c = config(
+            &["--workspace", "ws-1", "-H", "X-A: 1", "hi"],
+            &env(&[]),
+            None,
+        )
+        .expect("ok");
+        assert_eq!(
+            c.headers,
+            vec![
+                ("X-DashScope-WorkSpace".to_string(), "ws-1".to_string()),
+                ("X-A".to_string(), "1".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Env, OutputMode, ProcessEnv, Stdin};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
-use crate::sink::{JsonSink, RawSink, Sink, TextSink};
+use crate::sink::{JsonSink, RawSink, Session, Sink, TextSink, TextStyle};
 use crate::sse::SseDecoder;
 use crate::transport::Cancel;
 
@@ -40,12 +40,10 @@ pub fn main_with_args(cli: Cli) -> u8 {
         // cannot be installed.
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
-    let quiet = cli.quiet;
     match run(&cli, &ProcessEnv, &cancel) {
         Ok(()) => 0,
         Err(e) if e.is_quiet() => 0,
         Err(e) => {
-            let _ = quiet;
             let _ = writeln!(std::io::stderr(), "qstream: {e}");
             e.exit.code()
         }
@@ -73,30 +71,14 @@ fn read_stdin(cli: &Cli) -> Result<Stdin> {
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let stdin = read_stdin(cli)?;
     let config = Config::from_cli(cli, env, stdin)?;
-    let mut sink = make_sink(&config);
-
-    let (body, request_id): (Box<dyn Read + Send>, Option<String>) = match &config.replay {
-        Some(path) => (open_replay(path)?, None),
-        None => {
-            let key = config::api_key(env)?;
-            let request = request::build(&config);
-            let agent = transport::agent(&config.network);
-            let quiet = config.quiet;
-            let opened = transport::open(
-                &agent,
-                &request,
-                &key,
-                &config.network,
-                cancel,
-                &mut |line| {
-                    if !quiet {
-                        let _ = writeln!(std::io::stderr(), "{line}");
-                    }
-                },
-            )?;
-            (opened.body, opened.request_id)
-        }
-    };
+    if config.dry_run {
+        let request = request::build(&config);
+        transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{}", request::curl(&request))
+            .and_then(|_| out.flush())
+            .map_err(Error::output);
+    }
     let record = match &config.record {
         Some(path) => Some(
             File::create(path)
@@ -104,22 +86,31 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         ),
         None => None,
     };
+    let key = match config.replay {
+        Some(_) => None,
+        None => Some(config::api_key(env)?),
+    };
+    let mut sink = make_sink(&config);
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
     let mut decoder = Decoder::new(protocol, config.incremental);
-    let result = stream(
-        body,
-        record,
-        &mut decoder,
-        sink.as_mut(),
-        &config.network,
-        cancel,
-    );
+    let result = open(&config, key.as_ref(), &mut sink, cancel).and_then(|(body, id)| {
+        sink.set_request_id(id);
+        stream(
+            body,
+            record,
+            &mut decoder,
+            &mut sink,
+            &config.network,
+            cancel,
+        )
+    });
+    sink.set_request_id(decoder.request_id().map(String::from));
     match result {
         Ok(()) => sink.finish(),
         Err(mut e) => {
             if let Some(api) = e.api.as_mut() {
                 if api.request_id.is_none() {
-                    api.request_id = decoder.request_id().map(String::from).or(request_id);
+                    api.request_id = sink.request_id().map(String::from);
                 }
             }
             if e.is_quiet() {
@@ -131,21 +122,69 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     }
 }
 
-fn make_sink(config: &Config) -> Box<dyn Sink> {
-    let out = std::io::stdout();
-    match config.output {
-        OutputMode::Text => {
-            let terminal = out.is_terminal();
-            Box::new(TextSink::new(
-                out,
-                std::io::stderr(),
-                config.quiet,
-                terminal,
-            ))
+/// The response body: the recording, or the network's answer to the request.
+fn open(
+    config: &Config,
+    key: Option<&config::ApiKey>,
+    sink: &mut Session,
+    cancel: &Cancel,
+) -> Result<(Box<dyn Read + Send>, Option<String>)> {
+    match (&config.replay, key) {
+        (Some(path), _) => Ok((open_replay(path)?, None)),
+        (None, Some(key)) => {
+            let request = request::build(config);
+            let agent = transport::agent(&config.network);
+            let opened = transport::open(
+                &agent,
+                &request,
+                key,
+                &config.network,
+                cancel,
+                &mut |line| sink.notice(line),
+            )?;
+            Ok((opened.body, opened.request_id))
         }
+        (None, None) => Err(Error::internal("no key and nothing to replay")),
+    }
+}
+
+/// Whether stderr and stdout count as terminals. `QSTREAM_FORCE_TERMINAL=1` (undocumented,
+/// for tests) says yes to both.
+fn terminals() -> (bool, bool) {
+    if std::env::var_os("QSTREAM_FORCE_TERMINAL").is_some_and(|v| v == "1") {
+        return (true, true);
+    }
+    (
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    )
+}
+
+fn make_sink(config: &Config) -> Session {
+    let (out_tty, err_tty) = terminals();
+    let color = match config.color {
+        cli::Color::Always => true,
+        cli::Color::Never => false,
+        cli::Color::Auto => err_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let out = std::io::stdout();
+    let inner: Box<dyn Sink> = match config.output {
+        OutputMode::Text => Box::new(TextSink::new(
+            out,
+            std::io::stderr(),
+            TextStyle {
+                quiet: config.quiet,
+                reasoning: config.reasoning,
+                color,
+                terminal: out_tty && err_tty,
+            },
+        )),
         OutputMode::Json => Box::new(JsonSink::new(out)),
         OutputMode::Raw => Box::new(RawSink::new(out)),
-    }
+    };
+    let spinner = (err_tty && !config.quiet && config.replay.is_none())
+        .then(|| format!("{} …", config.model));
+    Session::new(inner, spinner, config.stats, config.quiet)
 }
 
 fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {

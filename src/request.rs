@@ -38,6 +38,17 @@ pub fn headers(protocol: Protocol) -> Vec<(String, String)> {
 }
 
 pub fn build(config: &Config) -> Request {
+    let mut request = body(config);
+    for (name, value) in &config.headers {
+        request
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        request.headers.push((name.clone(), value.clone()));
+    }
+    request
+}
+
+fn body(config: &Config) -> Request {
     let messages = Value::Array(config.messages.clone());
     match config.protocol {
         Protocol::Compatible => {
@@ -79,6 +90,25 @@ pub fn build(config: &Config) -> Request {
             }
         }
     }
+}
+
+/// A word for a POSIX shell, in single quotes.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The request as a curl command to paste into a shell; the key stays `$DASHSCOPE_API_KEY`.
+pub fn curl(request: &Request) -> String {
+    let mut lines = vec![format!("curl -sN -X POST {}", shell_quote(&request.url))];
+    lines.push("-H \"Authorization: Bearer $DASHSCOPE_API_KEY\"".to_owned());
+    for (k, v) in &request.headers {
+        lines.push(format!("-H {}", shell_quote(&format!("{k}: {v}"))));
+    }
+    lines.push(format!(
+        "--data-raw {}",
+        shell_quote(&request.body.to_string())
+    ));
+    lines.join(" \\\n  ")
 }
 
 #[cfg(test)]
@@ -133,6 +163,24 @@ mod tests {
             })
         );
         assert!(!r.headers.iter().any(|(k, _)| k == "X-DashScope-SSE"));
+    }
+
+    #[test]
+    fn curl_command_quotes_and_hides_the_key() {
+        let r = request(&["-H", "X-Test: it's", "say 'hi'"]);
+        let c = curl(&r);
+        assert_eq!(
+            c,
+            "curl -sN -X POST 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions' \\\n  \
+             -H \"Authorization: Bearer $DASHSCOPE_API_KEY\" \\\n  \
+             -H 'Content-Type: application/json' \\\n  \
+             -H 'Accept: text/event-stream' \\\n  \
+             -H 'Accept-Encoding: identity' \\\n  \
+             -H 'X-Accel-Buffering: no' \\\n  \
+             -H 'User-Agent: qstream/0.1.0' \\\n  \
+             -H 'X-Test: it'\\''s' \\\n  \
+             --data-raw '{\"messages\":[{\"content\":\"say '\\''hi'\\''\",\"role\":\"user\"}],\"model\":\"qwen-plus\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}'"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::cli::Reasoning;
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
 use crate::sse::SseEvent;
@@ -30,7 +31,64 @@ pub trait Sink {
     /// The run failed with `error` (already decided, not yet printed); `usage` is the last
     /// known. Write what the mode says about it and flush; the caller prints the stderr line.
     fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()>;
+    /// `--stats`: the figures of the run, written and flushed at its end.
+    fn stats(&mut self, _stats: &Stats) -> Result<()> {
+        Ok(())
+    }
+    /// A line for the user on stderr (a retry, a warning), unless quiet.
+    fn notice(&mut self, line: &str) {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
 }
+
+/// What `--stats` reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// Seconds from sending the request to the first reasoning, content or tool-call delta.
+    pub ttft_s: Option<f64>,
+    pub total_s: f64,
+    pub deltas: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    /// Output tokens (from usage) per second of generation, first delta to end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Stats {
+    pub fn line(&self) -> String {
+        let mut parts = vec![match self.ttft_s {
+            Some(t) => format!("ttft {t:.3} s"),
+            None => "ttft -".to_owned(),
+        }];
+        parts.push(format!("total {:.3} s", self.total_s));
+        parts.push(format!("{} deltas", self.deltas));
+        if let Some(r) = self.output_tokens_per_s {
+            parts.push(format!("{r:.1} tokens/s"));
+        }
+        if let Some(id) = &self.request_id {
+            parts.push(format!("request_id {id}"));
+        }
+        format!("stats: {}\n", parts.join(", "))
+    }
+}
+
+/// How text mode dresses its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextStyle {
+    pub quiet: bool,
+    pub reasoning: Reasoning,
+    /// Dim the reasoning on stderr.
+    pub color: bool,
+    /// Headers between reasoning and answer, and a final newline: for a person at a terminal.
+    pub terminal: bool,
+}
+
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
 
 fn write_all(w: &mut dyn Write, buf: &mut Vec<u8>) -> Result<()> {
     if buf.is_empty() {
@@ -63,28 +121,30 @@ pub struct TextSink<O: Write, E: Write> {
     err: E,
     out_buf: Vec<u8>,
     err_buf: Vec<u8>,
-    quiet: bool,
+    style: TextStyle,
     usage: Option<Usage>,
     /// The last byte written to stderr was a newline (or nothing was written).
     err_at_line_start: bool,
     out_at_line_start: bool,
-    /// End the answer with a newline if it has none (for a terminal, never for a pipe).
-    newline_at_end: bool,
+    /// Reasoning has been shown and the answer has not begun.
+    in_reasoning: bool,
+    reasoning_shown: bool,
     tool_calls: ToolCalls,
 }
 
 impl<O: Write, E: Write> TextSink<O, E> {
-    pub fn new(out: O, err: E, quiet: bool, newline_at_end: bool) -> Self {
+    pub fn new(out: O, err: E, style: TextStyle) -> Self {
         TextSink {
             out,
             err,
             out_buf: Vec::with_capacity(64 * 1024),
             err_buf: Vec::new(),
-            quiet,
+            style,
             usage: None,
             err_at_line_start: true,
             out_at_line_start: true,
-            newline_at_end,
+            in_reasoning: false,
+            reasoning_shown: false,
             tool_calls: ToolCalls::default(),
         }
     }
@@ -96,12 +156,83 @@ impl<O: Write, E: Write> TextSink<O, E> {
         }
     }
 
+    fn out_text(&mut self, s: &str) {
+        if let Some(&last) = s.as_bytes().last() {
+            self.out_buf.extend_from_slice(s.as_bytes());
+            self.out_at_line_start = last == b'\n';
+        }
+    }
+
     /// Start a line of its own on stderr.
     fn err_line(&mut self, line: &str) {
         if !self.err_at_line_start {
             self.err_text("\n");
         }
         self.err_text(line);
+    }
+
+    fn header(&mut self, name: &str) {
+        let line = if self.style.color {
+            format!("{BOLD}{name}{RESET}\n")
+        } else {
+            format!("{name}\n")
+        };
+        self.err_line(&line);
+    }
+
+    fn reasoning(&mut self, text: &str) {
+        match self.style.reasoning {
+            Reasoning::Hide => return,
+            Reasoning::Stderr if self.style.quiet => return,
+            Reasoning::Stderr => {
+                if !self.reasoning_shown && self.style.terminal {
+                    self.header("thinking");
+                }
+                if self.style.color {
+                    self.err_buf.extend_from_slice(DIM.as_bytes());
+                    self.err_text(text);
+                    self.err_buf.extend_from_slice(RESET.as_bytes());
+                } else {
+                    self.err_text(text);
+                }
+            }
+            Reasoning::Stdout => {
+                if !self.reasoning_shown {
+                    self.out_text("<think>\n");
+                }
+                self.out_text(text);
+            }
+        }
+        self.in_reasoning = true;
+        self.reasoning_shown = true;
+    }
+
+    /// The reasoning is over: close it off before the answer.
+    fn end_reasoning(&mut self) {
+        if !self.in_reasoning {
+            return;
+        }
+        self.in_reasoning = false;
+        match self.style.reasoning {
+            Reasoning::Stdout => {
+                let close = if self.out_at_line_start {
+                    "</think>\n\n"
+                } else {
+                    "\n</think>\n\n"
+                };
+                self.out_text(close);
+            }
+            _ => {
+                if self.style.terminal {
+                    if !self.err_at_line_start {
+                        self.err_text("\n");
+                    }
+                    self.header("answer");
+                } else if !self.err_at_line_start {
+                    self.err_text("\n");
+                }
+            }
+        }
     }
 
     pub fn into_inner(self) -> (O, E) {
@@ -113,15 +244,14 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
     fn event(&mut self, event: Event<'_>) -> Result<()> {
         match event {
             Event::Content { choice: 0, text } => {
-                if !self.err_at_line_start && !self.quiet {
-                    // The reasoning ended: leave stderr at the start of a line.
-                    self.err_text("\n");
-                }
-                self.out_buf.extend_from_slice(text.as_bytes());
-                self.out_at_line_start = text.ends_with('\n');
+                self.end_reasoning();
+                self.out_text(&text);
             }
-            Event::Reasoning { choice: 0, text } if !self.quiet => self.err_text(&text),
-            Event::ToolCall { .. } => self.tool_calls.add(&event),
+            Event::Reasoning { choice: 0, text } => self.reasoning(&text),
+            Event::ToolCall { .. } => {
+                self.end_reasoning();
+                self.tool_calls.add(&event);
+            }
             Event::Usage(u) => self.usage = Some(u),
             _ => {}
         }
@@ -134,36 +264,34 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.end_reasoning();
         if !self.tool_calls.is_empty() {
             if !self.out_at_line_start {
-                self.out_buf.push(b'\n');
+                self.out_text("\n");
             }
             for call in self.tool_calls.calls() {
                 serde_json::to_writer(&mut self.out_buf, &call)
                     .map_err(|e| Error::internal(format!("cannot encode a tool call: {e}")))?;
-                self.out_buf.push(b'\n');
+                self.out_text("\n");
             }
-            self.out_at_line_start = true;
         }
-        if self.newline_at_end && !self.out_at_line_start {
-            self.out_buf.push(b'\n');
-            self.out_at_line_start = true;
+        if self.style.terminal && !self.out_at_line_start {
+            self.out_text("\n");
         }
-        if let (Some(u), false) = (self.usage, self.quiet) {
+        if let (Some(u), false) = (self.usage, self.style.quiet) {
             self.err_line(&usage_line(&u));
         }
         self.flush()
     }
 
     fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()> {
-        if self.newline_at_end && !self.out_at_line_start {
-            self.out_buf.push(b'\n');
+        if self.style.terminal && !self.out_at_line_start {
+            self.out_text("\n");
         }
         if !self.err_at_line_start {
             self.err_text("\n");
         }
-        self.flush()?;
-        if error.exit == crate::error::Exit::Interrupted && !self.quiet {
+        if error.exit == crate::error::Exit::Interrupted && !self.style.quiet {
             // The stderr line for the error itself comes from the caller, after this.
             match usage.or(self.usage) {
                 Some(u) => self.err_line(&usage_line(&u)),
@@ -171,6 +299,13 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                     "usage: unknown (the stream was interrupted before the service reported it)\n",
                 ),
             }
+        }
+        self.flush()
+    }
+
+    fn stats(&mut self, stats: &Stats) -> Result<()> {
+        if !self.style.quiet {
+            self.err_line(&stats.line());
         }
         self.flush()
     }
@@ -209,6 +344,7 @@ enum JsonEvent<'a> {
     },
     Error(&'a ApiError),
     Interrupted {},
+    Stats(&'a Stats),
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -313,6 +449,11 @@ impl<O: Write> Sink for JsonSink<O> {
         }
         self.flush()
     }
+
+    fn stats(&mut self, stats: &Stats) -> Result<()> {
+        self.line(&JsonEvent::Stats(stats))?;
+        self.flush()
+    }
 }
 
 #[derive(Serialize)]
@@ -371,6 +512,153 @@ impl<O: Write> Sink for RawSink<O> {
 
     fn fail(&mut self, _error: &Error, _usage: Option<Usage>) -> Result<()> {
         self.flush()
+    }
+}
+
+/// Wraps the sink of the chosen mode with what every mode shares: the spinner while waiting
+/// for the first token (a terminal only), and the figures for `--stats`.
+pub struct Session {
+    inner: Box<dyn Sink>,
+    spinner: Option<indicatif::ProgressBar>,
+    start: std::time::Instant,
+    first_delta: Option<std::time::Instant>,
+    deltas: u64,
+    usage: Option<Usage>,
+    stats: bool,
+    quiet: bool,
+    request_id: Option<String>,
+}
+
+impl Session {
+    /// `spinner`: show one with this message (the caller decided stderr is a terminal).
+    pub fn new(inner: Box<dyn Sink>, spinner: Option<String>, stats: bool, quiet: bool) -> Self {
+        let spinner = spinner.map(|msg| {
+            let pb = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            {
+                pb.set_style(style);
+            }
+            pb.set_message(msg);
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            pb
+        });
+        Session {
+            inner,
+            spinner,
+            start: std::time::Instant::now(),
+            first_delta: None,
+            deltas: 0,
+            usage: None,
+            stats,
+            quiet,
+            request_id: None,
+        }
+    }
+
+    /// The request ID, once known (a response header, or the stream itself).
+    pub fn set_request_id(&mut self, id: Option<String>) {
+        if id.is_some() {
+            self.request_id = id;
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    fn clear_spinner(&mut self) {
+        if let Some(pb) = self.spinner.take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn report(&self) -> Stats {
+        let end = std::time::Instant::now();
+        let total_s = (end - self.start).as_secs_f64();
+        let ttft_s = self.first_delta.map(|t| (t - self.start).as_secs_f64());
+        let output_tokens = self.usage.map(|u| u.output_tokens);
+        let output_tokens_per_s = match (self.first_delta, output_tokens) {
+            (Some(first), Some(n)) if (end - first).as_secs_f64() > 0.0 => {
+                Some(n as f64 / (end - first).as_secs_f64())
+            }
+            _ => None,
+        };
+        Stats {
+            ttft_s,
+            total_s,
+            deltas: self.deltas,
+            output_tokens,
+            output_tokens_per_s,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl Sink for Session {
+    fn event(&mut self, event: Event<'_>) -> Result<()> {
+        if event.is_delta() {
+            if self.first_delta.is_none() {
+                self.first_delta = Some(std::time::Instant::now());
+                self.clear_spinner();
+            }
+            self.deltas += 1;
+        } else if let Event::Usage(u) = &event {
+            self.usage = Some(*u);
+        }
+        self.inner.event(event)
+    }
+
+    fn sse(&mut self, event: &SseEvent<'_>) -> Result<()> {
+        self.clear_spinner();
+        self.inner.sse(event)
+    }
+
+    fn wants_sse(&self) -> bool {
+        self.inner.wants_sse()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.clear_spinner();
+        self.inner.finish()?;
+        if self.stats {
+            let report = self.report();
+            self.inner.stats(&report)?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()> {
+        self.clear_spinner();
+        self.inner.fail(error, usage)?;
+        if self.stats && !error.is_quiet() {
+            if self.usage.is_none() {
+                self.usage = usage;
+            }
+            let report = self.report();
+            self.inner.stats(&report)?;
+        }
+        Ok(())
+    }
+
+    fn stats(&mut self, stats: &Stats) -> Result<()> {
+        self.inner.stats(stats)
+    }
+
+    fn notice(&mut self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.spinner {
+            Some(pb) => pb.suspend(|| self.inner.notice(line)),
+            None => self.inner.notice(line),
+        }
     }
 }
 
@@ -460,6 +748,81 @@ mod tests {
         }
     }
 
+    fn style(quiet: bool, terminal: bool) -> TextStyle {
+        TextStyle {
+            quiet,
+            reasoning: Reasoning::Stderr,
+            color: false,
+            terminal,
+        }
+    }
+
+    #[test]
+    fn terminal_style_headers_dim_reasoning() {
+        let mut s = TextSink::new(
+            Vec::new(),
+            Vec::new(),
+            TextStyle {
+                quiet: false,
+                reasoning: Reasoning::Stderr,
+                color: true,
+                terminal: true,
+            },
+        );
+        s.event(reasoning("hm")).expect("ok");
+        s.event(content("yes")).expect("ok");
+        s.finish().expect("ok");
+        let (out, err) = s.into_inner();
+        assert_eq!(out, b"yes\n");
+        assert_eq!(
+            String::from_utf8_lossy(&err),
+            "\x1b[1mthinking\x1b[0m\n\x1b[2mhm\x1b[0m\n\x1b[1manswer\x1b[0m\n"
+        );
+    }
+
+    #[test]
+    fn reasoning_to_stdout_or_hidden() {
+        let mut st = style(false, false);
+        st.reasoning = Reasoning::Stdout;
+        let mut s = TextSink::new(Vec::new(), Vec::new(), st);
+        s.event(reasoning("a")).expect("ok");
+        s.event(reasoning("b")).expect("ok");
+        s.event(content("c")).expect("ok");
+        s.finish().expect("ok");
+        let (out, err) = s.into_inner();
+        assert_eq!(String::from_utf8_lossy(&out), "<think>\nab\n</think>\n\nc");
+        assert!(err.is_empty());
+        st.reasoning = Reasoning::Hide;
+        let mut s = TextSink::new(Vec::new(), Vec::new(), st);
+        s.event(reasoning("a")).expect("ok");
+        s.event(content("c")).expect("ok");
+        s.finish().expect("ok");
+        let (out, err) = s.into_inner();
+        assert_eq!((out.as_slice(), err.as_slice()), (&b"c"[..], &b""[..]));
+    }
+
+    #[test]
+    fn stats_line_and_json() {
+        let st = Stats {
+            ttft_s: Some(0.25),
+            total_s: 1.5,
+            deltas: 3,
+            output_tokens: Some(10),
+            output_tokens_per_s: Some(8.0),
+            request_id: Some("r".into()),
+        };
+        assert_eq!(
+            st.line(),
+            "stats: ttft 0.250 s, total 1.500 s, 3 deltas, 8.0 tokens/s, request_id r\n"
+        );
+        let mut j = JsonSink::new(Vec::new());
+        j.stats(&st).expect("ok");
+        assert_eq!(
+            String::from_utf8_lossy(&j.into_inner()),
+            "{\"type\":\"stats\",\"ttft_s\":0.25,\"total_s\":1.5,\"deltas\":3,\"output_tokens\":10,\"output_tokens_per_s\":8.0,\"request_id\":\"r\"}\n"
+        );
+    }
+
     fn usage() -> Usage {
         Usage {
             input_tokens: 1,
@@ -471,7 +834,7 @@ mod tests {
 
     #[test]
     fn text_sink_separates_reasoning_and_reports_usage() {
-        let mut s = TextSink::new(Vec::new(), Vec::new(), false, false);
+        let mut s = TextSink::new(Vec::new(), Vec::new(), style(false, false));
         s.event(reasoning("think")).expect("ok");
         s.event(content("ans")).expect("ok");
         s.flush().expect("ok");
@@ -488,7 +851,7 @@ mod tests {
 
     #[test]
     fn text_sink_quiet_prints_no_reasoning_or_usage() {
-        let mut s = TextSink::new(Vec::new(), Vec::new(), true, true);
+        let mut s = TextSink::new(Vec::new(), Vec::new(), style(true, true));
         s.event(reasoning("think")).expect("ok");
         s.event(content("a")).expect("ok");
         s.event(Event::Usage(usage())).expect("ok");
