@@ -1,0 +1,73 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'qstream'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'qstream' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System message')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System message')
+            [CompletionResult]::new('--messages', '--messages', [CompletionResultType]::ParameterName, 'Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model name')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model name')
+            [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
+            [CompletionResult]::new('--top-p', '--top-p', [CompletionResultType]::ParameterName, 'Nucleus sampling threshold')
+            [CompletionResult]::new('--top-k', '--top-k', [CompletionResultType]::ParameterName, 'Sample from the K most likely tokens')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Random seed')
+            [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Stop generating at this string (repeatable)')
+            [CompletionResult]::new('--presence-penalty', '--presence-penalty', [CompletionResultType]::ParameterName, 'Presence penalty (-2.0 to 2.0)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)')
+            [CompletionResult]::new('--param', '--param', [CompletionResultType]::ParameterName, 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Wire protocol [default: compatible; a replay detects it]')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region whose endpoint to use when no base URL is given')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1')
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read a recorded response body from FILE (`-` = stdin) instead of the network')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Also write the raw response body to FILE as it arrives')
+            [CompletionResult]::new('--reasoning', '--reasoning', [CompletionResultType]::ParameterName, 'Where the reasoning goes in text mode')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without a byte from the server before giving up')
+            [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Seconds the whole request may take (default: no limit)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries after a connect failure, HTTP 429 or 5xx, before any output')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
+            [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Workspace to bill and authorise against (X-DashScope-WorkSpace)')
+            [CompletionResult]::new('--thinking', '--thinking', [CompletionResultType]::ParameterName, 'Ask for the model''s reasoning (enable_thinking: true)')
+            [CompletionResult]::new('--no-thinking', '--no-thinking', [CompletionResultType]::ParameterName, 'Ask for no reasoning (enable_thinking: false)')
+            [CompletionResult]::new('--enable-search', '--enable-search', [CompletionResultType]::ParameterName, 'Let the model search the web (enable_search: true)')
+            [CompletionResult]::new('--no-incremental', '--no-incremental', [CompletionResultType]::ParameterName, 'dashscope: ask for cumulative output (incremental_output: false); deltas are still printed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per event to stdout')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Write every SSE event as one JSON object per line, before protocol decoding')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
+            [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'At the end, print time to first token, total time, deltas, tokens/s and request_id')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the request as a curl command and exit without sending it')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow plain http:// to hosts other than loopback')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,67 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[qstream] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'qstream'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'qstream'= {
+            cand -s 'System message'
+            cand --system 'System message'
+            cand --messages 'Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended'
+            cand -m 'Model name'
+            cand --model 'Model name'
+            cand --temperature 'Sampling temperature'
+            cand --top-p 'Nucleus sampling threshold'
+            cand --top-k 'Sample from the K most likely tokens'
+            cand --max-tokens 'Most tokens to generate'
+            cand --seed 'Random seed'
+            cand --stop 'Stop generating at this string (repeatable)'
+            cand --presence-penalty 'Presence penalty (-2.0 to 2.0)'
+            cand -o 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)'
+            cand --param 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)'
+            cand --protocol 'Wire protocol [default: compatible; a replay detects it]'
+            cand --region 'Region whose endpoint to use when no base URL is given'
+            cand --base-url 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1'
+            cand --replay 'Read a recorded response body from FILE (`-` = stdin) instead of the network'
+            cand --record 'Also write the raw response body to FILE as it arrives'
+            cand --reasoning 'Where the reasoning goes in text mode'
+            cand --color 'When to use colour on stderr'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds without a byte from the server before giving up'
+            cand --max-time 'Seconds the whole request may take (default: no limit)'
+            cand --retries 'Retries after a connect failure, HTTP 429 or 5xx, before any output'
+            cand -H 'Extra request header (repeatable); replaces a default header of the same name'
+            cand --header 'Extra request header (repeatable); replaces a default header of the same name'
+            cand --workspace 'Workspace to bill and authorise against (X-DashScope-WorkSpace)'
+            cand --thinking 'Ask for the model''s reasoning (enable_thinking: true)'
+            cand --no-thinking 'Ask for no reasoning (enable_thinking: false)'
+            cand --enable-search 'Let the model search the web (enable_search: true)'
+            cand --no-incremental 'dashscope: ask for cumulative output (incremental_output: false); deltas are still printed'
+            cand --json 'Write one JSON object per event to stdout'
+            cand --raw 'Write every SSE event as one JSON object per line, before protocol decoding'
+            cand -q 'Nothing on stderr but errors'
+            cand --quiet 'Nothing on stderr but errors'
+            cand --stats 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
+            cand --dry-run 'Print the request as a curl command and exit without sending it'
+            cand --allow-insecure-http 'Allow plain http:// to hosts other than loopback'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}
