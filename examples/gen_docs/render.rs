@@ -107,7 +107,8 @@ fn section(roff: &mut Roff, title: &str, items: &[(&str, &str)], code: bool) {
 pub fn man_page(cmd: clap::Command) -> Vec<u8> {
     let man = clap_mangen::Man::new(cmd);
     let mut out = Vec::new();
-    let parts: [fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>; 5] = [
+    type Part = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let parts: [Part; 5] = [
         clap_mangen::Man::render_title,
         clap_mangen::Man::render_name_section,
         clap_mangen::Man::render_synopsis_section,
