@@ -239,7 +239,8 @@ impl Config {
         let prompt = user_message(&cli.prompt, stdin_for_prompt.as_deref());
         match prompt {
             Some(p) => messages.push(serde_json::json!({"role": "user", "content": p})),
-            None if replaying || cli.messages.is_some() => {}
+            None if replaying => {}
+            None if messages.iter().any(|m| m["role"] != "system") => {}
             None => {
                 return Err(Error::usage(
                     "no prompt: give one as arguments or on stdin (try 'qstream --help')",
@@ -460,6 +461,9 @@ mod tests {
         let e = config(&[], &env(&[]), None).expect_err("no prompt");
         assert_eq!(e.exit, crate::error::Exit::Usage);
         assert!(config(&["--replay", "x.sse"], &env(&[]), None).is_ok());
+        // An empty history is no prompt either.
+        let e = config(&["--messages", "-"], &env(&[]), Some("[]")).expect_err("empty");
+        assert_eq!(e.exit, crate::error::Exit::Usage);
     }
 
     #[test]

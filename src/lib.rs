@@ -52,10 +52,10 @@ pub fn main_with_args(cli: Cli) -> u8 {
 
 /// Read stdin for the prompt unless it is a terminal or is the replay itself.
 fn read_stdin(cli: &Cli) -> Result<Stdin> {
-    let replay_stdin = cli.replay.as_deref() == Some(Path::new("-"));
+    // A replay sends nothing, so it reads no prompt (`--replay -` reads the recording there).
     let messages_stdin = cli.messages.as_deref() == Some(Path::new("-"));
     let stdin = std::io::stdin();
-    if replay_stdin || (stdin.is_terminal() && !messages_stdin) {
+    if cli.replay.is_some() || (stdin.is_terminal() && !messages_stdin) {
         return Ok(Stdin::default());
     }
     let mut bytes = Vec::new();

@@ -151,6 +151,7 @@ pub fn open(
                 let mut text = Vec::new();
                 let _ = (&mut reader).take(64 * 1024).read_to_end(&mut text);
                 let mut api = error_body(&text, status);
+                redact(&mut api, key);
                 if api.request_id.is_none() {
                     api.request_id = request_id;
                 }
@@ -203,6 +204,22 @@ fn send(
         builder = builder.header(k, v);
     }
     builder.send(body)
+}
+
+/// A server may echo the credential it rejected: never repeat it.
+fn redact(api: &mut ApiError, key: &ApiKey) {
+    let key = key.expose();
+    if key.is_empty() {
+        return;
+    }
+    let fields = std::iter::once(&mut api.message)
+        .chain(api.code.as_mut())
+        .chain(api.request_id.as_mut());
+    for field in fields {
+        if field.contains(key) {
+            *field = field.replace(key, "[redacted]");
+        }
+    }
 }
 
 /// A failure before any response: what it was, in words that never include the key.

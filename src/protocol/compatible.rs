@@ -146,7 +146,7 @@ impl CompatibleDecoder {
                     })?;
                 }
                 if let Some(calls) = delta.tool_calls {
-                    emit_tool_calls(choice.index, calls, emit)?;
+                    emit_tool_calls(choice.index, calls, None, emit)?;
                 }
             }
             if let Some(reason) = nonempty(&choice.finish_reason) {

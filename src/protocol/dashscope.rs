@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
-use super::{emit_tool_calls, malformed, nonempty, Emit, Text, ToolCallDelta};
+use super::{emit_tool_calls, malformed, new_part, nonempty, Emit, Text, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
 use crate::sse::SseEvent;
@@ -21,6 +21,7 @@ pub struct DashScopeDecoder {
     cumulative: bool,
     /// Per choice, how many bytes of each cumulative text were already emitted.
     seen: Vec<Seen>,
+    seen_calls: SeenCalls,
     finished: bool,
 }
 
@@ -29,6 +30,9 @@ struct Seen {
     content: usize,
     reasoning: usize,
 }
+
+/// Per choice, how much of each tool call's arguments was emitted (cumulative mode).
+type SeenCalls = Vec<Vec<usize>>;
 
 #[derive(serde::Deserialize)]
 struct Chunk<'a> {
@@ -178,28 +182,6 @@ impl From<WireUsage> for Usage {
     }
 }
 
-/// What of a cumulative `full` text is new, given that `seen` bytes were emitted before.
-/// Linear in the length of `full`; never splits a code point.
-fn new_part<'t>(full: Cow<'t, str>, seen: &mut usize) -> Cow<'t, str> {
-    if full.len() <= *seen {
-        // Same text, or (never seen in practice) a shorter one: nothing new to print.
-        *seen = full.len();
-        return Cow::Borrowed("");
-    }
-    let mut start = *seen;
-    while !full.is_char_boundary(start) {
-        start += 1;
-    }
-    *seen = full.len();
-    match full {
-        Cow::Borrowed(s) => Cow::Borrowed(&s[start..]),
-        Cow::Owned(mut s) => {
-            s.drain(..start);
-            Cow::Owned(s)
-        }
-    }
-}
-
 impl DashScopeDecoder {
     pub fn new(incremental: bool) -> Self {
         DashScopeDecoder {
@@ -308,7 +290,16 @@ impl DashScopeDecoder {
                     self.text(index, false, c.text(), emit)?;
                 }
                 if let Some(calls) = message.tool_calls {
-                    emit_tool_calls(index, calls, emit)?;
+                    let seen = if self.cumulative {
+                        let i = index as usize;
+                        if self.seen_calls.len() <= i {
+                            self.seen_calls.resize(i + 1, Vec::new());
+                        }
+                        Some(&mut self.seen_calls[i])
+                    } else {
+                        None
+                    };
+                    emit_tool_calls(index, calls, seen, emit)?;
                 }
             }
             self.finish_reason(index, &choice.finish_reason, emit)?;
@@ -510,6 +501,23 @@ mod tests {
         assert_eq!(events, vec![content("a")]);
         assert_eq!(r.expect_err("early").exit, Exit::Network);
         assert_eq!(d.usage().map(|u| u.output_tokens), Some(1));
+    }
+
+    #[test]
+    fn cumulative_tool_calls_emit_only_what_is_new() {
+        let datas = [
+            r#"{"output":{"choices":[{"message":{"content":"","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":"}}]},"finish_reason":"null"}]}}"#.to_string(),
+            r#"{"output":{"choices":[{"message":{"content":"","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},"finish_reason":"tool_calls"}]}}"#.to_string(),
+        ];
+        let (events, r, _) = run(false, &datas);
+        r.expect("ok");
+        assert_eq!(events.len(), 3);
+        assert!(
+            matches!(&events[0], Event::ToolCall { arguments, id: Some(_), name: Some(_), .. } if arguments == "{\"x\":")
+        );
+        assert!(
+            matches!(&events[1], Event::ToolCall { arguments, id: None, name: None, .. } if arguments == "1}")
+        );
     }
 
     #[test]

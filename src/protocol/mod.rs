@@ -246,30 +246,69 @@ pub(crate) struct FunctionDelta<'a> {
 }
 
 /// Emit the tool-call fragments of one choice; a fragment without an `index` takes its
-/// position in the list.
+/// position in the list. `cumulative`, when given, holds per call index how much of the
+/// arguments was already emitted, for streams that repeat everything so far on each chunk:
+/// then only what is new is emitted, and the id and name only the first time.
 pub(crate) fn emit_tool_calls(
     choice: u32,
     calls: Vec<ToolCallDelta<'_>>,
+    mut cumulative: Option<&mut Vec<usize>>,
     emit: &mut Emit<'_>,
 ) -> Result<()> {
     for (pos, call) in calls.into_iter().enumerate() {
+        let index = call.index.unwrap_or(pos as u32);
         let (name, arguments) = match call.function {
             Some(f) => (f.name, f.arguments),
             None => (None, None),
         };
-        let id = call.id.map(|t| t.0).filter(|s| !s.is_empty());
-        let name = name.map(|t| t.0).filter(|s| !s.is_empty());
-        let arguments = arguments.map(|t| t.0).unwrap_or_default();
+        let mut id = call.id.map(|t| t.0).filter(|s| !s.is_empty());
+        let mut name = name.map(|t| t.0).filter(|s| !s.is_empty());
+        let mut arguments = arguments.map(|t| t.0).unwrap_or_default();
+        if let Some(seen) = cumulative.as_deref_mut() {
+            let i = index as usize;
+            if seen.len() <= i {
+                seen.resize(i + 1, usize::MAX);
+            }
+            if seen[i] == usize::MAX {
+                seen[i] = 0;
+            } else {
+                id = None;
+                name = None;
+            }
+            arguments = new_part(arguments, &mut seen[i]);
+        }
         if id.is_none() && name.is_none() && arguments.is_empty() {
             continue;
         }
         emit(Event::ToolCall {
             choice,
-            index: call.index.unwrap_or(pos as u32),
+            index,
             id,
             name,
             arguments,
         })?;
     }
     Ok(())
+}
+
+/// What of a cumulative `full` text is new, given that `seen` bytes were emitted before.
+/// Linear in the length of `full`; never splits a code point.
+pub(crate) fn new_part<'t>(full: Cow<'t, str>, seen: &mut usize) -> Cow<'t, str> {
+    if full.len() <= *seen {
+        // Same text, or (never seen in practice) a shorter one: nothing new to print.
+        *seen = full.len();
+        return Cow::Borrowed("");
+    }
+    let mut start = *seen;
+    while !full.is_char_boundary(start) {
+        start += 1;
+    }
+    *seen = full.len();
+    match full {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[start..]),
+        Cow::Owned(mut s) => {
+            s.drain(..start);
+            Cow::Owned(s)
+        }
+    }
 }
