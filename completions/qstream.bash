@@ -23,7 +23,7 @@ _qstream() {
 
     case "${cmd}" in
         qstream)
-            opts="-s -m -o -q -H -h -V --system --messages --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --reasoning --color --stats --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --help --version"
+            opts="-s -m -o -q -H -h -V --system --messages --image --audio --video --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --tools --tool-choice --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --color --stats --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -38,6 +38,18 @@ _qstream() {
                     return 0
                     ;;
                 --messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audio)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --video)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -77,6 +89,14 @@ _qstream() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tools)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool-choice)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --param)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -102,6 +122,14 @@ _qstream() {
                     return 0
                     ;;
                 --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audio-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --voice)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

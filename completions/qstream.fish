@@ -1,5 +1,8 @@
 complete -c qstream -s s -l system -d 'System message' -r
 complete -c qstream -l messages -d 'Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended' -r -F
+complete -c qstream -l image -d 'Attach an image: a URL, or a local file sent inline (repeatable)' -r
+complete -c qstream -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
+complete -c qstream -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -s m -l model -d 'Model name' -r
 complete -c qstream -l temperature -d 'Sampling temperature' -r
 complete -c qstream -l top-p -d 'Nucleus sampling threshold' -r
@@ -8,6 +11,8 @@ complete -c qstream -l max-tokens -d 'Most tokens to generate' -r
 complete -c qstream -l seed -d 'Random seed' -r
 complete -c qstream -l stop -d 'Stop generating at this string (repeatable)' -r
 complete -c qstream -l presence-penalty -d 'Presence penalty (-2.0 to 2.0)' -r
+complete -c qstream -l tools -d 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)' -r -F
+complete -c qstream -l tool-choice -d 'Whether to call a tool: auto, none, or the name of the function to call' -r
 complete -c qstream -s o -l param -d 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)' -r
 complete -c qstream -l protocol -d 'Wire protocol [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
 dashscope\t'DashScope native: {base}/services/aigc/text-generation/generation'"
@@ -16,6 +21,8 @@ cn\t'Mainland China (Beijing): dashscope.aliyuncs.com'"
 complete -c qstream -l base-url -d 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1' -r
 complete -c qstream -l replay -d 'Read a recorded response body from FILE (`-` = stdin) instead of the network' -r -F
 complete -c qstream -l record -d 'Also write the raw response body to FILE as it arrives' -r -F
+complete -c qstream -l audio-out -d 'Qwen-Omni: also ask for speech and write it to FILE as WAV (compatible protocol)' -r -F
+complete -c qstream -l voice -d 'The voice for --audio-out' -r
 complete -c qstream -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
 stdout\t'Reasoning on stdout before the answer, inside <think>…</think>'
 hide\t'Keep thinking on but print none of it'"

@@ -63,6 +63,14 @@ pub enum Reasoning {
     Hide,
 }
 
+/// The kind of a media attachment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Audio,
+    Video,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qstream",
@@ -87,6 +95,22 @@ pub struct Cli {
     /// Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended
     #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub messages: Option<PathBuf>,
+
+    /// Attach an image: a URL, or a local file sent inline (repeatable)
+    #[arg(long, value_name = "FILE|URL", action = ArgAction::Append, help_heading = INPUT)]
+    pub image: Vec<String>,
+
+    /// Attach audio: a URL, or a local file sent inline (repeatable)
+    #[arg(long, value_name = "FILE|URL", action = ArgAction::Append, help_heading = INPUT)]
+    pub audio: Vec<String>,
+
+    /// Attach a video: a URL, or a local file sent inline (repeatable)
+    #[arg(long, value_name = "FILE|URL", action = ArgAction::Append, help_heading = INPUT)]
+    pub video: Vec<String>,
+
+    /// The attachments in command-line order (filled by `parse`)
+    #[arg(skip)]
+    pub media: Vec<(MediaKind, String)>,
 
     /// Model name
     #[arg(short = 'm', long, env = "QSTREAM_MODEL", hide_env_values = true, default_value = "qwen-plus", help_heading = MODEL)]
@@ -132,6 +156,14 @@ pub struct Cli {
     #[arg(long, help_heading = MODEL)]
     pub enable_search: bool,
 
+    /// Tools the model may call: a JSON array of tool definitions (OpenAI shape)
+    #[arg(long, value_name = "FILE", help_heading = MODEL)]
+    pub tools: Option<PathBuf>,
+
+    /// Whether to call a tool: auto, none, or the name of the function to call
+    #[arg(long, value_name = "auto|none|NAME", help_heading = MODEL)]
+    pub tool_choice: Option<String>,
+
     /// Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)
     #[arg(short = 'o', long = "param", value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = MODEL)]
     pub params: Vec<String>,
@@ -171,6 +203,14 @@ pub struct Cli {
     /// Nothing on stderr but errors
     #[arg(short = 'q', long, help_heading = OUTPUT)]
     pub quiet: bool,
+
+    /// Qwen-Omni: also ask for speech and write it to FILE as WAV (compatible protocol)
+    #[arg(long, value_name = "FILE.wav", help_heading = OUTPUT)]
+    pub audio_out: Option<PathBuf>,
+
+    /// The voice for --audio-out
+    #[arg(long, value_name = "NAME", default_value = "Cherry", help_heading = OUTPUT)]
+    pub voice: String,
 
     /// Where the reasoning goes in text mode
     #[arg(long, value_enum, value_name = "WHERE", default_value = "stderr", help_heading = OUTPUT)]
@@ -220,4 +260,28 @@ pub struct Cli {
 /// The clap command, for the man page and completions.
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let matches = command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut media = Vec::new();
+    for (id, kind) in [
+        ("image", MediaKind::Image),
+        ("audio", MediaKind::Audio),
+        ("video", MediaKind::Video),
+    ] {
+        if let (Some(idx), Some(vals)) = (matches.indices_of(id), matches.get_many::<String>(id)) {
+            media.extend(idx.zip(vals).map(|(i, v)| (i, kind, v.clone())));
+        }
+    }
+    media.sort_by_key(|(i, _, _)| *i);
+    cli.media = media.into_iter().map(|(_, k, v)| (k, v)).collect();
+    Ok(cli)
 }

@@ -65,6 +65,17 @@ pub struct Config {
     pub dry_run: bool,
     /// Extra headers (`--header`, `--workspace`), applied over the defaults.
     pub headers: Vec<(String, String)>,
+    /// Attachments for the prompt's user message, in command-line order.
+    pub media: Vec<crate::media::Media>,
+    /// Which message of `messages` the prompt became, if any.
+    pub prompt_index: Option<usize>,
+    pub tools: Option<Value>,
+    pub tool_choice: Option<Value>,
+    /// Qwen-Omni speech output: the WAV file and the voice.
+    pub audio_out: Option<PathBuf>,
+    pub voice: String,
+    /// Things worth saying on stderr before the request (unless quiet).
+    pub warnings: Vec<String>,
     pub network: Network,
 }
 
@@ -237,6 +248,7 @@ impl Config {
             messages.extend(parse_messages(&text, &origin)?);
         }
         let prompt = user_message(&cli.prompt, stdin_for_prompt.as_deref());
+        let prompt_index = prompt.is_some().then_some(messages.len());
         match prompt {
             Some(p) => messages.push(serde_json::json!({"role": "user", "content": p})),
             None if replaying => {}
@@ -246,6 +258,72 @@ impl Config {
                     "no prompt: give one as arguments or on stdin (try 'qstream --help')",
                 ))
             }
+        }
+
+        let media_args: Vec<(crate::cli::MediaKind, String)> = if cli.media.is_empty() {
+            use crate::cli::MediaKind;
+            let tag = |k: MediaKind, v: &Vec<String>| {
+                v.iter().map(move |s| (k, s.clone())).collect::<Vec<_>>()
+            };
+            [
+                tag(MediaKind::Image, &cli.image),
+                tag(MediaKind::Audio, &cli.audio),
+                tag(MediaKind::Video, &cli.video),
+            ]
+            .concat()
+        } else {
+            cli.media.clone()
+        };
+        if !media_args.is_empty() && prompt_index.is_none() {
+            return Err(Error::usage(
+                "attachments go with a prompt: give one as arguments or on stdin",
+            ));
+        }
+        let media = media_args
+            .iter()
+            .map(|(kind, arg)| crate::media::load(*kind, arg))
+            .collect::<Result<Vec<_>>>()?;
+
+        let tools = match &cli.tools {
+            Some(path) => {
+                let text = read_file(path, "tools file")?;
+                let v: Value = serde_json::from_str(&text).map_err(|e| {
+                    Error::usage(format!("{}: not valid JSON: {e}", path.display()))
+                })?;
+                if !v.is_array() {
+                    return Err(Error::usage(format!(
+                        "{}: expected a JSON array of tool definitions",
+                        path.display()
+                    )));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let tool_choice = cli.tool_choice.as_deref().map(|c| match c {
+            "auto" | "none" | "required" => Value::String(c.to_owned()),
+            name => serde_json::json!({"type": "function", "function": {"name": name}}),
+        });
+
+        let mut warnings = Vec::new();
+        if cli.audio_out.is_some() {
+            if protocol == Protocol::Dashscope {
+                return Err(Error::usage(
+                    "--audio-out needs --protocol compatible (Qwen-Omni speaks only that protocol)",
+                ));
+            }
+            if cli.system.is_some() {
+                warnings.push(
+                    "qstream: warning: the service advises against a system message with audio output"
+                        .to_owned(),
+                );
+            }
+        }
+        let n = params.get("n").and_then(Value::as_u64).unwrap_or(1);
+        if n > 1 && output == OutputMode::Text {
+            warnings.push(format!(
+                "qstream: n={n}: text mode prints choice 0 only; --json has every choice"
+            ));
         }
 
         let mut headers = Vec::new();
@@ -280,6 +358,13 @@ impl Config {
             stats: cli.stats,
             dry_run: cli.dry_run,
             headers,
+            media,
+            prompt_index,
+            tools,
+            tool_choice,
+            audio_out: cli.audio_out.clone(),
+            voice: cli.voice.clone(),
+            warnings,
             network: Network {
                 connect_timeout: seconds("--connect-timeout", cli.connect_timeout)?,
                 idle_timeout: seconds("--timeout", cli.timeout)?,

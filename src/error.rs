@@ -1,6 +1,7 @@
 //! Failures and their exit codes (DESIGN §4, a contract).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::event::ApiError;
 
@@ -54,6 +55,27 @@ impl Exit {
     }
 }
 
+/// The API key, once known: a server may echo the credential it rejected, and no error
+/// message built from what it sent may repeat it.
+static SECRET: OnceLock<String> = OnceLock::new();
+
+/// Register the API key for redaction from every `Error` built afterwards.
+pub fn redact_secret(secret: &str) {
+    // A very short "key" would redact ordinary words; real keys are far longer.
+    if secret.len() >= 8 {
+        let _ = SECRET.set(secret.to_owned());
+    }
+}
+
+fn redact(text: String) -> String {
+    match SECRET.get() {
+        Some(secret) if text.contains(secret.as_str()) => {
+            text.replace(secret.as_str(), "[redacted]")
+        }
+        _ => text,
+    }
+}
+
 /// Everything that can end a run early. `Display` is the one stderr line, without the
 /// `qstream: ` prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +91,7 @@ impl Error {
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
         Error {
             exit,
-            message: message.into(),
+            message: redact(message.into()),
             api: None,
         }
     }
@@ -99,7 +121,10 @@ impl Error {
         Self::new(Exit::Success, "")
     }
 
-    pub fn api(e: ApiError) -> Self {
+    pub fn api(mut e: ApiError) -> Self {
+        e.message = redact(std::mem::take(&mut e.message));
+        e.code = e.code.map(redact);
+        e.request_id = e.request_id.map(redact);
         Error {
             exit: Exit::of_api_error(&e),
             message: e.message.clone(),

@@ -49,6 +49,12 @@ pub enum Event<'a> {
         name: Option<Cow<'a, str>>,
         arguments: Cow<'a, str>,
     },
+    /// A piece of Qwen-Omni speech: base64 of 16-bit mono PCM at 24 kHz, as received
+    /// (pieces need not align to 4-character groups).
+    Audio {
+        choice: u32,
+        data: Cow<'a, str>,
+    },
     Usage(Usage),
     Finish {
         choice: u32,
@@ -61,7 +67,10 @@ impl Event<'_> {
     pub fn is_delta(&self) -> bool {
         matches!(
             self,
-            Event::Reasoning { .. } | Event::Content { .. } | Event::ToolCall { .. }
+            Event::Reasoning { .. }
+                | Event::Content { .. }
+                | Event::ToolCall { .. }
+                | Event::Audio { .. }
         )
     }
 }

@@ -8,11 +8,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod media;
 pub mod protocol;
 pub mod request;
 pub mod sink;
 pub mod sse;
 pub mod transport;
+pub mod wav;
 
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
@@ -90,7 +92,14 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some(_) => None,
         None => Some(config::api_key(env)?),
     };
-    let mut sink = make_sink(&config);
+    let wav = match &config.audio_out {
+        Some(path) => Some(wav::WavWriter::create(path)?),
+        None => None,
+    };
+    let mut sink = make_sink(&config).with_wav(wav);
+    for w in &config.warnings {
+        sink.notice(w);
+    }
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
     let mut decoder = Decoder::new(protocol, config.incremental);
     let result = open(&config, key.as_ref(), &mut sink, cancel).and_then(|(body, id)| {

@@ -1,8 +1,9 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = qstream::cli::Cli::parse();
+    let cli = match qstream::cli::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     ExitCode::from(qstream::main_with_args(cli))
 }

@@ -4,6 +4,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::Protocol;
 use crate::config::Config;
+use crate::media;
 
 pub const USER_AGENT: &str = concat!("qstream/", env!("CARGO_PKG_VERSION"));
 
@@ -49,7 +50,34 @@ pub fn build(config: &Config) -> Request {
 }
 
 fn body(config: &Config) -> Request {
-    let messages = Value::Array(config.messages.clone());
+    let multimodal = !config.media.is_empty();
+    let mut messages = config.messages.clone();
+    if let Some(i) = config.prompt_index.filter(|_| multimodal) {
+        let text = messages[i]["content"].as_str().map(str::to_owned);
+        messages[i]["content"] = match config.protocol {
+            Protocol::Compatible => media::compatible_content(&config.media, text.as_deref()),
+            Protocol::Dashscope => media::dashscope_content(&config.media, text.as_deref()),
+        };
+    }
+    if multimodal && config.protocol == Protocol::Dashscope {
+        // The multimodal endpoint takes every content as a list of parts.
+        for m in &mut messages {
+            if let Some(text) = m["content"].as_str().map(str::to_owned) {
+                m["content"] = json!([{ "text": text }]);
+            }
+        }
+    }
+    let messages = Value::Array(messages);
+    let mut extra = Map::new();
+    if let Some(t) = config.thinking {
+        extra.insert("enable_thinking".into(), Value::Bool(t));
+    }
+    if let Some(tools) = &config.tools {
+        extra.insert("tools".into(), tools.clone());
+    }
+    if let Some(choice) = &config.tool_choice {
+        extra.insert("tool_choice".into(), choice.clone());
+    }
     match config.protocol {
         Protocol::Compatible => {
             let mut body = Map::new();
@@ -57,9 +85,14 @@ fn body(config: &Config) -> Request {
             body.insert("messages".into(), messages);
             body.insert("stream".into(), Value::Bool(true));
             body.insert("stream_options".into(), json!({"include_usage": true}));
-            if let Some(t) = config.thinking {
-                body.insert("enable_thinking".into(), Value::Bool(t));
+            if config.audio_out.is_some() {
+                body.insert("modalities".into(), json!(["text", "audio"]));
+                body.insert(
+                    "audio".into(),
+                    json!({"voice": config.voice, "format": "wav"}),
+                );
             }
+            body.extend(extra);
             for (k, v) in &config.params {
                 body.insert(k.clone(), v.clone());
             }
@@ -73,14 +106,17 @@ fn body(config: &Config) -> Request {
             let mut parameters = Map::new();
             parameters.insert("result_format".into(), Value::String("message".into()));
             parameters.insert("incremental_output".into(), Value::Bool(config.incremental));
-            if let Some(t) = config.thinking {
-                parameters.insert("enable_thinking".into(), Value::Bool(t));
-            }
+            parameters.extend(extra);
             for (k, v) in &config.params {
                 parameters.insert(k.clone(), v.clone());
             }
+            let path = if multimodal {
+                MULTIMODAL_PATH
+            } else {
+                TEXT_PATH
+            };
             Request {
-                url: format!("{}{TEXT_PATH}", config.base_url),
+                url: format!("{}{path}", config.base_url),
                 headers: headers(Protocol::Dashscope),
                 body: json!({
                     "model": config.model,

@@ -35,6 +35,10 @@ pub trait Sink {
     fn stats(&mut self, _stats: &Stats) -> Result<()> {
         Ok(())
     }
+    /// `bytes` of PCM speech arrived (the session decodes and saves it).
+    fn audio(&mut self, _choice: u32, _bytes: usize) -> Result<()> {
+        Ok(())
+    }
     /// A line for the user on stderr (a retry, a warning), unless quiet.
     fn notice(&mut self, line: &str) {
         let _ = writeln!(std::io::stderr(), "{line}");
@@ -345,6 +349,11 @@ enum JsonEvent<'a> {
     Error(&'a ApiError),
     Interrupted {},
     Stats(&'a Stats),
+    Audio {
+        #[serde(skip_serializing_if = "is_zero")]
+        choice: u32,
+        bytes: usize,
+    },
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -416,8 +425,14 @@ impl<O: Write> Sink for JsonSink<O> {
                 choice: *choice,
                 reason,
             },
+            // The session turns speech into `audio` calls with byte counts.
+            Event::Audio { .. } => return Ok(()),
         };
         self.line(&e)
+    }
+
+    fn audio(&mut self, choice: u32, bytes: usize) -> Result<()> {
+        self.line(&JsonEvent::Audio { choice, bytes })
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -527,6 +542,10 @@ pub struct Session {
     stats: bool,
     quiet: bool,
     request_id: Option<String>,
+    /// `--audio-out`, and a decoder to count speech bytes without it.
+    wav: Option<crate::wav::WavWriter>,
+    audio_count: crate::media::Base64Decoder,
+    scratch: Vec<u8>,
 }
 
 impl Session {
@@ -555,7 +574,46 @@ impl Session {
             stats,
             quiet,
             request_id: None,
+            wav: None,
+            audio_count: Default::default(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// Save speech to this WAV file.
+    pub fn with_wav(mut self, wav: Option<crate::wav::WavWriter>) -> Self {
+        self.wav = wav;
+        self
+    }
+
+    fn audio_piece(&mut self, choice: u32, data: &str) -> Result<()> {
+        let bytes = match (&mut self.wav, choice) {
+            (Some(w), 0) => w.push(data)?,
+            _ => {
+                self.scratch.clear();
+                self.audio_count
+                    .feed(data.as_bytes(), &mut self.scratch)
+                    .map_err(|_| Error::network("malformed stream: audio data is not base64"))?;
+                self.scratch.len()
+            }
+        };
+        self.inner.audio(choice, bytes)
+    }
+
+    /// Close the WAV file and say what it holds.
+    fn finish_wav(&mut self) -> Result<()> {
+        if let Some(mut w) = self.wav.take() {
+            let bytes = w.finish()?;
+            if !self.quiet {
+                let line = format!(
+                    "audio: {bytes} bytes, {:.2} s of 24 kHz 16-bit mono written to {}",
+                    f64::from(bytes) / f64::from(crate::wav::SAMPLE_RATE * 2),
+                    w.path().display()
+                );
+                self.notice(&line);
+            }
+        }
+        Ok(())
     }
 
     /// The request ID, once known (a response header, or the stream itself).
@@ -608,6 +666,9 @@ impl Sink for Session {
         } else if let Event::Usage(u) = &event {
             self.usage = Some(*u);
         }
+        if let Event::Audio { choice, data } = &event {
+            return self.audio_piece(*choice, data);
+        }
         self.inner.event(event)
     }
 
@@ -627,6 +688,7 @@ impl Sink for Session {
     fn finish(&mut self) -> Result<()> {
         self.clear_spinner();
         self.inner.finish()?;
+        self.finish_wav()?;
         if self.stats {
             let report = self.report();
             self.inner.stats(&report)?;
@@ -637,6 +699,7 @@ impl Sink for Session {
     fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()> {
         self.clear_spinner();
         self.inner.fail(error, usage)?;
+        self.finish_wav()?;
         if self.stats && !error.is_quiet() {
             if self.usage.is_none() {
                 self.usage = usage;

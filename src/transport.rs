@@ -119,6 +119,7 @@ pub fn open(
     say: &mut dyn FnMut(&str),
 ) -> Result<Opened> {
     check_scheme(&request.url, net.allow_insecure_http)?;
+    crate::error::redact_secret(key.expose());
     cancel.watch(agent);
     let body = serde_json::to_vec(&request.body)
         .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
@@ -136,6 +137,7 @@ pub fn open(
                 let request_id =
                     header("x-request-id").or_else(|| header("x-dashscope-request-id"));
                 let retry_after = header("retry-after");
+                let location = header("location");
                 let json_200 = resp
                     .body()
                     .mime_type()
@@ -151,9 +153,13 @@ pub fn open(
                 let mut text = Vec::new();
                 let _ = (&mut reader).take(64 * 1024).read_to_end(&mut text);
                 let mut api = error_body(&text, status);
-                redact(&mut api, key);
                 if api.request_id.is_none() {
                     api.request_id = request_id;
+                }
+                if let (300..=399, Some(to)) = (status, location) {
+                    api.message = format!(
+                        "the server redirects to {to}, and redirects are not followed: check the base URL"
+                    );
                 }
                 if (200..300).contains(&status) && api.code.is_none() {
                     return Err(Error::network(format!(
@@ -169,7 +175,12 @@ pub fn open(
         }
         let retryable = match error.exit {
             Exit::RateLimit => error.api.as_ref().and_then(|a| a.status) == Some(429),
-            Exit::Server => true,
+            // Only a 5xx: a redirect (3xx) lands here too, and repeating it cannot help.
+            Exit::Server => error
+                .api
+                .as_ref()
+                .and_then(|a| a.status)
+                .is_some_and(|s| s >= 500),
             Exit::Network => error.message.starts_with("cannot connect"),
             _ => false,
         };
@@ -204,22 +215,6 @@ fn send(
         builder = builder.header(k, v);
     }
     builder.send(body)
-}
-
-/// A server may echo the credential it rejected: never repeat it.
-fn redact(api: &mut ApiError, key: &ApiKey) {
-    let key = key.expose();
-    if key.is_empty() {
-        return;
-    }
-    let fields = std::iter::once(&mut api.message)
-        .chain(api.code.as_mut())
-        .chain(api.request_id.as_mut());
-    for field in fields {
-        if field.contains(key) {
-            *field = field.replace(key, "[redacted]");
-        }
-    }
 }
 
 /// A failure before any response: what it was, in words that never include the key.

@@ -43,6 +43,17 @@ struct Delta<'a> {
     reasoning_content: Option<Text<'a>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+    #[serde(borrow, default)]
+    audio: Option<AudioDelta<'a>>,
+}
+
+/// Qwen-Omni speech: base64 PCM in `data`, its text in `transcript`.
+#[derive(Deserialize)]
+struct AudioDelta<'a> {
+    #[serde(borrow, default)]
+    data: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    transcript: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +158,20 @@ impl CompatibleDecoder {
                 }
                 if let Some(calls) = delta.tool_calls {
                     emit_tool_calls(choice.index, calls, None, emit)?;
+                }
+                if let Some(audio) = delta.audio {
+                    if let Some(text) = nonempty(&audio.transcript) {
+                        emit(Event::Content {
+                            choice: choice.index,
+                            text: text.into(),
+                        })?;
+                    }
+                    if let Some(data) = audio.data.filter(|d| !d.0.is_empty()) {
+                        emit(Event::Audio {
+                            choice: choice.index,
+                            data: data.0,
+                        })?;
+                    }
                 }
             }
             if let Some(reason) = nonempty(&choice.finish_reason) {
@@ -257,6 +282,27 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "Allocated quota exceeded (Throttling.AllocationQuota, request_id r-1)"
+        );
+    }
+
+    #[test]
+    fn omni_audio_and_transcript() {
+        let (events, r) = run(&[
+            r#"{"choices":[{"delta":{"audio":{"transcript":"Hi"}}}]}"#,
+            r#"{"choices":[{"delta":{"audio":{"data":"AAEC","expires_at":1,"id":"a"}}}]}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#,
+        ]);
+        r.expect("ok");
+        assert_eq!(
+            events,
+            vec![
+                content("Hi"),
+                Event::Audio {
+                    choice: 0,
+                    data: "AAEC".into()
+                },
+                finish("stop")
+            ]
         );
     }
 

@@ -196,6 +196,10 @@ pub(crate) mod testutil {
                 name: name.map(o),
                 arguments: o(arguments),
             },
+            Event::Audio { choice, data } => Event::Audio {
+                choice,
+                data: o(data),
+            },
             Event::Usage(u) => Event::Usage(u),
             Event::Finish { choice, reason } => Event::Finish {
                 choice,
