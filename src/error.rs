@@ -43,7 +43,8 @@ impl Exit {
             }
         }
         match e.status {
-            Some(401 | 403) => Exit::Auth,
+            // A redirect means the base URL is wrong: a configuration problem.
+            Some(300..=399 | 401 | 403) => Exit::Auth,
             Some(429) => Exit::RateLimit,
             Some(400..=499) => Exit::Rejected,
             Some(500..=599) => Exit::Server,
@@ -226,6 +227,22 @@ mod tests {
             Exit::of_api_error(&api(Some(400), Some("InternalError.Algo"))),
             Exit::Server
         );
+    }
+
+    #[test]
+    fn a_registered_secret_never_appears_in_an_error() {
+        // Process-wide: a string no other test uses.
+        redact_secret("sk-unit-test-xyzzy-0000");
+        let mut e = api(Some(401), Some("InvalidApiKey"));
+        e.message = "key sk-unit-test-xyzzy-0000 is wrong".into();
+        let e = Error::api(e);
+        assert_eq!(e.message, "key [redacted] is wrong");
+        assert_eq!(
+            e.api.map(|a| a.message).as_deref(),
+            Some("key [redacted] is wrong")
+        );
+        let e = Error::network("malformed stream: \"sk-unit-test-xyzzy-0000\"");
+        assert_eq!(e.message, "malformed stream: \"[redacted]\"");
     }
 
     #[test]

@@ -236,7 +236,8 @@ pub fn stream(
         }
         sse.feed(bytes, &mut |ev| {
             if raw {
-                sink.sse(&ev)
+                sink.sse(&ev)?;
+                protocol::check_raw(&ev)
             } else {
                 decoder.event(&ev, &mut |e| sink.event(e))
             }

@@ -282,6 +282,8 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
         if self.style.terminal && !self.out_at_line_start {
             self.out_text("\n");
         }
+        // The answer first: on a terminal the usage line must not glue onto it.
+        self.flush()?;
         if let (Some(u), false) = (self.usage, self.style.quiet) {
             self.err_line(&usage_line(&u));
         }
@@ -295,6 +297,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
         if !self.err_at_line_start {
             self.err_text("\n");
         }
+        self.flush()?;
         if error.exit == crate::error::Exit::Interrupted && !self.style.quiet {
             // The stderr line for the error itself comes from the caller, after this.
             match usage.or(self.usage) {

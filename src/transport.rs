@@ -317,10 +317,15 @@ pub fn error_body(body: &[u8], status: u16) -> ApiError {
     if let Some(api) = found {
         return api;
     }
+    let text = excerpt(&framed);
     ApiError {
         status: Some(status),
         code: None,
-        message: format!("HTTP {status}{}", excerpt(&framed)),
+        message: if text.is_empty() {
+            "the server gave no reason".to_owned()
+        } else {
+            text
+        },
         request_id: None,
     }
 }
@@ -357,12 +362,7 @@ fn excerpt(body: &str) -> String {
             break;
         }
     }
-    let out = out.trim();
-    if out.is_empty() {
-        String::new()
-    } else {
-        format!(": {out}")
-    }
+    out.trim().to_owned()
 }
 
 fn jitter() -> f64 {
@@ -508,9 +508,9 @@ mod tests {
             b"<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad   Gateway</h1></body></html>",
             502,
         );
-        assert_eq!(e.message, "HTTP 502: 502 Bad Gateway Bad Gateway");
+        assert_eq!(e.message, "502 Bad Gateway Bad Gateway");
         assert_eq!(Exit::of_api_error(&e), Exit::Server);
-        assert_eq!(error_body(b"", 503).message, "HTTP 503");
+        assert_eq!(error_body(b"", 503).message, "the server gave no reason");
     }
 
     #[test]

@@ -140,6 +140,19 @@ impl Decoder {
     }
 }
 
+/// `--raw` decodes nothing, but an error event still decides the exit code: a DashScope
+/// `event:error` (or an `:HTTP_STATUS` of 400 and up), or a compatible `{"error": …}`.
+pub fn check_raw(ev: &SseEvent<'_>) -> Result<()> {
+    let mut ignore = |_: Event<'_>| Ok(());
+    if ev.event == "error" || ev.status.is_some_and(|s| s >= 400) {
+        dashscope::DashScopeDecoder::new(true).event(ev, &mut ignore)
+    } else if ev.data.trim_start().starts_with("{\"error\"") {
+        compatible::CompatibleDecoder::default().event(ev, &mut ignore)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
