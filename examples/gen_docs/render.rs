@@ -37,7 +37,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("2", "Usage: bad option, no prompt, unreadable input file."),
     (
         "3",
-        "Authentication or configuration: no API key, HTTP 401 or 403.",
+        "Authentication or configuration: no API key, HTTP 401 or 403, a redirect (a wrong base URL).",
     ),
     (
         "4",
