@@ -252,7 +252,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                 self.out_text(&text);
             }
             Event::Reasoning { choice: 0, text } => self.reasoning(&text),
-            Event::ToolCall { .. } => {
+            Event::ToolCall { choice: 0, .. } => {
                 self.end_reasoning();
                 self.tool_calls.add(&event);
             }
@@ -600,6 +600,10 @@ impl Session {
                 self.scratch.len()
             }
         };
+        if bytes == 0 {
+            // The piece did not complete a 4-character group: nothing to report yet.
+            return Ok(());
+        }
         self.inner.audio(choice, bytes)
     }
 

@@ -39,6 +39,8 @@ pub struct WavWriter {
     path: PathBuf,
     decoder: Base64Decoder,
     pcm: Vec<u8>,
+    /// The first byte of a sample whose second byte has not arrived yet.
+    half_sample: Option<u8>,
     data_len: u32,
 }
 
@@ -53,6 +55,7 @@ impl WavWriter {
             path: path.to_owned(),
             decoder: Base64Decoder::default(),
             pcm: Vec::new(),
+            half_sample: None,
             data_len: 0,
         })
     }
@@ -75,12 +78,23 @@ impl WavWriter {
         self.append()
     }
 
+    /// Append the decoded bytes in `pcm`, whole 16-bit samples only: an odd byte waits for
+    /// its partner. Returns the bytes decoded.
     fn append(&mut self) -> Result<usize> {
         let n = self.pcm.len();
         if n == 0 {
             return Ok(0);
         }
-        let data_len = u32::try_from(self.data_len as usize + n)
+        if let Some(b) = self.half_sample.take() {
+            self.pcm.insert(0, b);
+        }
+        if self.pcm.len() % 2 == 1 {
+            self.half_sample = self.pcm.pop();
+        }
+        if self.pcm.is_empty() {
+            return Ok(n);
+        }
+        let data_len = u32::try_from(self.data_len as usize + self.pcm.len())
             .map_err(|_| Error::internal("audio output over 4 GiB"))?;
         let r = self
             .file
@@ -101,15 +115,13 @@ impl WavWriter {
         Ok(())
     }
 
-    /// The stream is over: decode a trailing unpadded group and add the RIFF pad byte if
-    /// the data has odd length. Returns the PCM bytes written in all.
+    /// The stream is over: decode a trailing unpadded group; half a sample is dropped.
+    /// Returns the PCM bytes written in all.
     pub fn finish(&mut self) -> Result<u32> {
         self.pcm.clear();
         let _ = self.decoder.finish(&mut self.pcm);
         self.append()?;
-        if self.data_len & 1 == 1 {
-            self.file.write_all(&[0]).map_err(|e| self.io(e))?;
-        }
+        self.half_sample = None;
         self.file.flush().map_err(|e| self.io(e))?;
         Ok(self.data_len)
     }
