@@ -63,6 +63,45 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
+    /// A copy that borrows nothing, to keep past the chunk it was decoded from.
+    pub fn into_owned(self) -> Event<'static> {
+        fn o(c: Cow<'_, str>) -> Cow<'static, str> {
+            Cow::Owned(c.into_owned())
+        }
+        match self {
+            Event::Reasoning { choice, text } => Event::Reasoning {
+                choice,
+                text: o(text),
+            },
+            Event::Content { choice, text } => Event::Content {
+                choice,
+                text: o(text),
+            },
+            Event::ToolCall {
+                choice,
+                index,
+                id,
+                name,
+                arguments,
+            } => Event::ToolCall {
+                choice,
+                index,
+                id: id.map(o),
+                name: name.map(o),
+                arguments: o(arguments),
+            },
+            Event::Audio { choice, data } => Event::Audio {
+                choice,
+                data: o(data),
+            },
+            Event::Usage(u) => Event::Usage(u),
+            Event::Finish { choice, reason } => Event::Finish {
+                choice,
+                reason: o(reason),
+            },
+        }
+    }
+
     /// Whether this event carries model output (text or a tool call).
     pub fn is_delta(&self) -> bool {
         matches!(

@@ -184,41 +184,7 @@ pub(crate) mod testutil {
     }
 
     pub fn to_owned(e: Event<'_>) -> Event<'static> {
-        fn o(c: Cow<'_, str>) -> Cow<'static, str> {
-            Cow::Owned(c.into_owned())
-        }
-        match e {
-            Event::Reasoning { choice, text } => Event::Reasoning {
-                choice,
-                text: o(text),
-            },
-            Event::Content { choice, text } => Event::Content {
-                choice,
-                text: o(text),
-            },
-            Event::ToolCall {
-                choice,
-                index,
-                id,
-                name,
-                arguments,
-            } => Event::ToolCall {
-                choice,
-                index,
-                id: id.map(o),
-                name: name.map(o),
-                arguments: o(arguments),
-            },
-            Event::Audio { choice, data } => Event::Audio {
-                choice,
-                data: o(data),
-            },
-            Event::Usage(u) => Event::Usage(u),
-            Event::Finish { choice, reason } => Event::Finish {
-                choice,
-                reason: o(reason),
-            },
-        }
+        e.into_owned()
     }
 
     pub fn content(text: &str) -> Event<'static> {
