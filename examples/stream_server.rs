@@ -90,7 +90,6 @@ pub struct Generator {
 enum Stage {
     First,
     Deltas,
-    Stop,
     Usage,
     Done,
     Finished,
@@ -150,7 +149,7 @@ impl Generator {
                 out.extend_from_slice(COMPAT_TAIL);
                 out.extend_from_slice(b"\n\n");
             }
-            (Wire::Compatible, Stage::Deltas | Stage::Stop) => {
+            (Wire::Compatible, Stage::Deltas) => {
                 out.extend_from_slice(COMPAT_STOP);
                 out.extend_from_slice(b"\n\n");
                 self.stage = Stage::Usage;
@@ -173,8 +172,10 @@ impl Generator {
                 let id = self.next + 1;
                 self.dashscope_head(out, id);
                 if self.spec.cumulative {
-                    self.delta_text(&mut Vec::new(), stamp);
-                    out.extend_from_slice(&self.all);
+                    let mut all = std::mem::take(&mut self.all);
+                    self.delta_text(&mut all, stamp);
+                    out.extend_from_slice(&all);
+                    self.all = all;
                 } else {
                     self.delta_text(out, stamp);
                 }
@@ -214,19 +215,15 @@ impl Generator {
         out.extend_from_slice(b"\n\n");
     }
 
-    /// The next delta's text, JSON-escaped, to `out` (and to `all` in cumulative mode).
+    /// Append the next delta's text, JSON-escaped, to `out`.
     fn delta_text(&mut self, out: &mut Vec<u8>, stamp: Option<u64>) {
         let n = self.spec.delta_bytes;
-        let start = out.len();
         push_escaped(out, &self.source[self.offset..self.offset + n]);
         self.offset = (self.offset + n) % SOURCE.len();
         if let Some(t) = stamp {
             out.extend_from_slice(b"[t=");
             push_u64(out, t);
             out.push(b']');
-        }
-        if self.spec.cumulative {
-            self.all.extend_from_slice(&out[start..]);
         }
         self.next += 1;
     }
