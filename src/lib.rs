@@ -176,10 +176,9 @@ fn make_sink(config: &Config) -> Session {
         cli::Color::Never => false,
         cli::Color::Auto => err_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let out = std::io::stdout();
     let inner: Box<dyn Sink> = match config.output {
         OutputMode::Text => Box::new(TextSink::new(
-            out,
+            unbuffered_stdout(),
             std::io::stderr(),
             TextStyle {
                 quiet: config.quiet,
@@ -188,12 +187,25 @@ fn make_sink(config: &Config) -> Session {
                 terminal: out_tty && err_tty,
             },
         )),
-        OutputMode::Json => Box::new(JsonSink::new(out)),
-        OutputMode::Raw => Box::new(RawSink::new(out)),
+        OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout())),
+        OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout())),
     };
     let spinner = (err_tty && !config.quiet && config.replay.is_none())
         .then(|| format!("{} …", config.model));
     Session::new(inner, spinner, config.stats, config.quiet)
+}
+
+/// Stdout without std's line buffering: the sinks buffer and flush themselves, and a
+/// line-buffered handle would split each flush at its last newline into two writes.
+fn unbuffered_stdout() -> Box<dyn Write + Send> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(File::from(fd));
+        }
+    }
+    Box::new(std::io::stdout())
 }
 
 fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {

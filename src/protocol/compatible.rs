@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{emit_tool_calls, malformed, nonempty, Emit, Text, ToolCallDelta};
+use super::{emit_tool_calls, malformed, nonempty, Emit, List, Text, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
 use crate::sse::SseEvent;
@@ -18,7 +18,7 @@ pub struct CompatibleDecoder {
 #[derive(Deserialize)]
 struct Chunk<'a> {
     #[serde(borrow, default)]
-    choices: Option<Vec<Choice<'a>>>,
+    choices: Option<List<Choice<'a>>>,
     #[serde(default)]
     usage: Option<WireUsage>,
     #[serde(default)]

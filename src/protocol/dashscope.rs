@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
-use super::{emit_tool_calls, malformed, new_part, nonempty, Emit, Text, ToolCallDelta};
+use super::{emit_tool_calls, malformed, new_part, nonempty, Emit, List, Text, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
 use crate::sse::SseEvent;
@@ -51,7 +51,7 @@ struct Chunk<'a> {
 #[derive(serde::Deserialize)]
 struct Output<'a> {
     #[serde(borrow, default)]
-    choices: Option<Vec<Choice<'a>>>,
+    choices: Option<List<Choice<'a>>>,
     /// `result_format: "text"` puts the answer here instead of in `choices`.
     #[serde(borrow, default)]
     text: Option<Text<'a>>,
