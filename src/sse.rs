@@ -152,6 +152,10 @@ impl SseDecoder {
                 Some(end) => {
                     let line_end = input[end];
                     if self.partial.is_empty() {
+                        if let Some(used) = self.single_line_event(input, end, on_event)? {
+                            input = &input[used..];
+                            continue;
+                        }
                         self.line(&input[..end], on_event)?;
                     } else {
                         if self.partial.len() + end > self.max_line {
@@ -179,6 +183,55 @@ impl SseDecoder {
             }
         }
         Ok(())
+    }
+
+    /// The common case, `data: …` and a blank line both whole in this read with nothing
+    /// before them, dispatched straight from the input without copying the data. Returns the
+    /// bytes used, or `None` to take the general path.
+    fn single_line_event<E>(
+        &mut self,
+        input: &[u8],
+        end: usize,
+        on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
+    ) -> Result<Option<usize>, E> {
+        if self.has_data || end > self.max_line {
+            return Ok(None);
+        }
+        let Some(rest) = input[..end].strip_prefix(b"data") else {
+            return Ok(None);
+        };
+        let value = match rest.split_first() {
+            None => rest,
+            Some((b':', v)) => v.strip_prefix(b" ").unwrap_or(v),
+            Some(_) => return Ok(None),
+        };
+        let used = match (input[end], input.get(end + 1..end + 4)) {
+            (b'\n', _) if input.get(end + 1) == Some(&b'\n') => end + 2,
+            (b'\r', Some(b"\n\r\n")) => end + 4,
+            _ => return Ok(None),
+        };
+        let Ok(data) = std::str::from_utf8(value) else {
+            return Ok(None);
+        };
+        let result = on_event(SseEvent {
+            id: &self.last_id,
+            event: self.event_type(),
+            data,
+            status: self.status,
+            typed: self.typed,
+        });
+        self.event.clear();
+        self.typed = false;
+        self.status = None;
+        result.map(|()| Some(used))
+    }
+
+    fn event_type(&self) -> &str {
+        if self.typed && !self.event.is_empty() {
+            &self.event
+        } else {
+            "message"
+        }
     }
 
     fn line<E>(
@@ -247,11 +300,7 @@ impl SseDecoder {
         let result = if self.has_data {
             on_event(SseEvent {
                 id: &self.last_id,
-                event: if self.typed && !self.event.is_empty() {
-                    &self.event
-                } else {
-                    "message"
-                },
+                event: self.event_type(),
                 data: &self.data,
                 status: self.status,
                 typed: self.typed,
