@@ -31,7 +31,7 @@ use crate::transport::Cancel;
 
 /// Bytes asked of the body per read. A read returns as soon as anything arrived, so this
 /// bounds the burst handled between two flushes, not the wait.
-const READ_SIZE: usize = 64 * 1024;
+const READ_SIZE: usize = 256 * 1024;
 
 /// Parse the environment, run one request, and report: the process's exit code.
 pub fn main_with_args(cli: Cli) -> u8 {

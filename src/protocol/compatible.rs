@@ -19,10 +19,11 @@ pub struct CompatibleDecoder {
 struct Chunk<'a> {
     #[serde(borrow, default)]
     choices: Option<List<Choice<'a>>>,
+    // Boxed, like the other rare parts: a small chunk is cheap to move around.
     #[serde(default)]
-    usage: Option<WireUsage>,
+    usage: Option<Box<WireUsage>>,
     #[serde(default)]
-    error: Option<serde_json::Value>,
+    error: Option<Box<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +45,7 @@ struct Delta<'a> {
     #[serde(borrow, default)]
     tool_calls: Option<Vec<ToolCallDelta<'a>>>,
     #[serde(borrow, default)]
-    audio: Option<AudioDelta<'a>>,
+    audio: Option<Box<AudioDelta<'a>>>,
 }
 
 /// Qwen-Omni speech: base64 PCM in `data`, its text in `transcript`.
@@ -183,7 +184,7 @@ impl CompatibleDecoder {
             }
         }
         if let Some(usage) = chunk.usage {
-            self.usage = Some(usage.into());
+            self.usage = Some((*usage).into());
         }
         Ok(())
     }
