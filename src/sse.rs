@@ -45,12 +45,12 @@ impl std::error::Error for LineTooLong {}
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Append bytes decoded as UTF-8, invalid sequences replaced by U+FFFD. The strict check
-/// first: it is much faster on the valid text that nearly every line is.
-fn push_lossy(to: &mut String, bytes: &[u8]) {
+/// Bytes decoded as UTF-8, invalid sequences replaced by U+FFFD. The strict check first: it
+/// is much faster on the valid text that nearly every line is.
+fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(s) => to.push_str(s),
-        Err(_) => to.push_str(&String::from_utf8_lossy(bytes)),
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -109,6 +109,10 @@ impl SseDecoder {
     where
         E: From<LineTooLong>,
     {
+        if input.is_empty() {
+            // Nothing to say, and a CR pending from the last read must stay pending.
+            return Ok(());
+        }
         if let Some(seen) = self.bom_seen {
             // Match the BOM byte by byte so that it may arrive split across reads.
             let mut seen = seen;
@@ -151,6 +155,12 @@ impl SseDecoder {
                 }
                 Some(end) => {
                     let line_end = input[end];
+                    if self.partial.len() + end > self.max_line {
+                        return Err(LineTooLong {
+                            limit: self.max_line,
+                        }
+                        .into());
+                    }
                     if self.partial.is_empty() {
                         if let Some(used) = self.single_line_event(input, end, on_event)? {
                             input = &input[used..];
@@ -158,12 +168,6 @@ impl SseDecoder {
                         }
                         self.line(&input[..end], on_event)?;
                     } else {
-                        if self.partial.len() + end > self.max_line {
-                            return Err(LineTooLong {
-                                limit: self.max_line,
-                            }
-                            .into());
-                        }
                         let mut line = std::mem::take(&mut self.partial);
                         line.extend_from_slice(&input[..end]);
                         let result = self.line(&line, on_event);
@@ -263,7 +267,9 @@ impl SseDecoder {
         };
         match name {
             b"data" => {
-                if self.data.len() + value.len() + 1 > self.max_line {
+                // Invalid UTF-8 grows as it is replaced, so the cap applies to the text.
+                let text = lossy(value);
+                if self.data.len() + usize::from(self.has_data) + text.len() > self.max_line {
                     return Err(LineTooLong {
                         limit: self.max_line,
                     }
@@ -272,18 +278,18 @@ impl SseDecoder {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                push_lossy(&mut self.data, value);
+                self.data.push_str(&text);
                 self.has_data = true;
             }
             b"event" => {
                 self.event.clear();
-                push_lossy(&mut self.event, value);
+                self.event.push_str(&lossy(value));
                 self.typed = true;
             }
             // An ID with a NUL in it is ignored, as the spec says.
             b"id" if !value.contains(&0) => {
                 self.last_id.clear();
-                push_lossy(&mut self.last_id, value);
+                self.last_id.push_str(&lossy(value));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
@@ -424,6 +430,17 @@ mod tests {
     }
 
     #[test]
+    fn empty_reads_change_nothing() {
+        let input = b"data: a\r\ndata: b\rdata: c\n\r\n";
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for i in 0..input.len() {
+            parts.push(&input[i..i + 1]);
+            parts.push(b"");
+        }
+        assert_eq!(decode_chunks(&parts), decode_chunks(&[input]));
+    }
+
+    #[test]
     fn retry_field_is_kept() {
         let mut dec = SseDecoder::default();
         dec.feed::<LineTooLong>(b"retry: 500\n\nretry:\nretry: x1\n\n", &mut |_| Ok(()))
@@ -468,6 +485,17 @@ mod tests {
         let mut dec = SseDecoder::new(64);
         let many = b"data: 0123456789\n".repeat(10);
         assert!(dec.feed::<LineTooLong>(&many, &mut |_| Ok(())).is_err());
+        // The cap is on the text: invalid bytes grow threefold when replaced.
+        let mut dec = SseDecoder::new(64);
+        let mut line = b"data: ".to_vec();
+        line.extend_from_slice(&[0xFF; 30]);
+        line.extend_from_slice(b"\n\n");
+        assert!(dec.feed::<LineTooLong>(&line, &mut |_| Ok(())).is_err());
+        // A long line fails the same whether it arrives whole or a byte at a time.
+        let long = [b"event: ".as_slice(), &[b'x'; 100], b"\ndata: x\n\n"].concat();
+        assert!(SseDecoder::new(64)
+            .feed::<LineTooLong>(&long, &mut |_| Ok(()))
+            .is_err());
     }
 
     #[test]
