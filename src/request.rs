@@ -134,6 +134,21 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The request as a curl command to paste into a shell; the key stays `$DASHSCOPE_API_KEY`.
+///
+/// ```
+/// let request = qstream::request::Request {
+///     url: "https://example.com/v1/chat/completions".into(),
+///     headers: vec![("Accept".into(), "text/event-stream".into())],
+///     body: serde_json::json!({"messages": [{"role": "user", "content": "it's"}]}),
+/// };
+/// assert_eq!(
+///     qstream::request::curl(&request),
+///     "curl -sN -X POST 'https://example.com/v1/chat/completions' \\\n  \
+///      -H \"Authorization: Bearer $DASHSCOPE_API_KEY\" \\\n  \
+///      -H 'Accept: text/event-stream' \\\n  \
+///      --data-raw '{\"messages\":[{\"content\":\"it'\\''s\",\"role\":\"user\"}]}'"
+/// );
+/// ```
 pub fn curl(request: &Request) -> String {
     let mut lines = vec![format!("curl -sN -X POST {}", shell_quote(&request.url))];
     lines.push("-H \"Authorization: Bearer $DASHSCOPE_API_KEY\"".to_owned());

@@ -101,6 +101,23 @@ impl SseDecoder {
     }
 
     /// Feed the bytes of one read; `on_event` is called for each event dispatched.
+    ///
+    /// ```
+    /// use qstream::sse::{LineTooLong, SseDecoder};
+    ///
+    /// let mut decoder = SseDecoder::default();
+    /// let mut seen = Vec::new();
+    /// // Reads may split lines, CRLF pairs and code points anywhere.
+    /// for read in [&b"id:7\r"[..], b"\nevent:result\n:HTTP_STATUS/200\ndata:\xE4\xB8", b"\x96\n\n"] {
+    ///     decoder
+    ///         .feed::<LineTooLong>(read, &mut |e| {
+    ///             seen.push((e.id.to_owned(), e.event.to_owned(), e.data.to_owned(), e.status));
+    ///             Ok(())
+    ///         })
+    ///         .expect("within the cap");
+    /// }
+    /// assert_eq!(seen, [("7".into(), "result".into(), "世".into(), Some(200))]);
+    /// ```
     pub fn feed<E>(
         &mut self,
         mut input: &[u8],
