@@ -8,7 +8,9 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
-use super::{emit_tool_calls, malformed, new_part, nonempty, Emit, List, Text, ToolCallDelta};
+use super::{
+    emit_tool_calls, malformed, new_part, nonempty, ByIndex, Emit, List, Text, ToolCallDelta,
+};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
 use crate::sse::SseEvent;
@@ -20,8 +22,8 @@ pub struct DashScopeDecoder {
     /// `incremental_output: false`: every chunk repeats all text so far.
     cumulative: bool,
     /// Per choice, how many bytes of each cumulative text were already emitted.
-    seen: Vec<Seen>,
-    seen_calls: SeenCalls,
+    seen: ByIndex<Seen>,
+    seen_calls: ByIndex<ByIndex<usize>>,
     finished: bool,
 }
 
@@ -30,9 +32,6 @@ struct Seen {
     content: usize,
     reasoning: usize,
 }
-
-/// Per choice, how much of each tool call's arguments was emitted (cumulative mode).
-type SeenCalls = Vec<Vec<usize>>;
 
 #[derive(serde::Deserialize)]
 struct Chunk<'a> {
@@ -175,7 +174,9 @@ impl From<WireUsage> for Usage {
         Usage {
             input_tokens: u.input_tokens,
             output_tokens: u.output_tokens,
-            total_tokens: u.total_tokens.unwrap_or(u.input_tokens + u.output_tokens),
+            total_tokens: u
+                .total_tokens
+                .unwrap_or(u.input_tokens.saturating_add(u.output_tokens)),
             cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
             reasoning_tokens: u.output_tokens_details.and_then(|d| d.reasoning_tokens),
         }
@@ -191,11 +192,7 @@ impl DashScopeDecoder {
     }
 
     fn seen(&mut self, choice: u32) -> &mut Seen {
-        let i = choice as usize;
-        if self.seen.len() <= i {
-            self.seen.resize(i + 1, Seen::default());
-        }
-        &mut self.seen[i]
+        self.seen.entry(choice)
     }
 
     fn text(
@@ -291,11 +288,7 @@ impl DashScopeDecoder {
                 }
                 if let Some(calls) = message.tool_calls {
                     let seen = if self.cumulative {
-                        let i = index as usize;
-                        if self.seen_calls.len() <= i {
-                            self.seen_calls.resize(i + 1, Vec::new());
-                        }
-                        Some(&mut self.seen_calls[i])
+                        Some(self.seen_calls.entry(index))
                     } else {
                         None
                     };

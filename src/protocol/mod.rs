@@ -277,7 +277,7 @@ pub(crate) struct FunctionDelta<'a> {
 pub(crate) fn emit_tool_calls(
     choice: u32,
     calls: Vec<ToolCallDelta<'_>>,
-    mut cumulative: Option<&mut Vec<usize>>,
+    mut cumulative: Option<&mut ByIndex<usize>>,
     emit: &mut Emit<'_>,
 ) -> Result<()> {
     for (pos, call) in calls.into_iter().enumerate() {
@@ -290,17 +290,12 @@ pub(crate) fn emit_tool_calls(
         let mut name = name.map(|t| t.0).filter(|s| !s.is_empty());
         let mut arguments = arguments.map(|t| t.0).unwrap_or_default();
         if let Some(seen) = cumulative.as_deref_mut() {
-            let i = index as usize;
-            if seen.len() <= i {
-                seen.resize(i + 1, usize::MAX);
-            }
-            if seen[i] == usize::MAX {
-                seen[i] = 0;
-            } else {
+            let first = !seen.contains(index);
+            if !first {
                 id = None;
                 name = None;
             }
-            arguments = new_part(arguments, &mut seen[i]);
+            arguments = new_part(arguments, seen.entry(index));
         }
         if id.is_none() && name.is_none() && arguments.is_empty() {
             continue;
@@ -314,6 +309,34 @@ pub(crate) fn emit_tool_calls(
         })?;
     }
     Ok(())
+}
+
+/// State kept per index (of a choice, of a tool call). The index comes from the server, so
+/// it is looked up, never used to size anything; there are only ever a few.
+#[derive(Debug, Clone)]
+pub(crate) struct ByIndex<T>(Vec<(u32, T)>);
+
+impl<T> Default for ByIndex<T> {
+    fn default() -> Self {
+        ByIndex(Vec::new())
+    }
+}
+
+impl<T: Default> ByIndex<T> {
+    pub(crate) fn contains(&self, index: u32) -> bool {
+        self.0.iter().any(|(i, _)| *i == index)
+    }
+
+    pub(crate) fn entry(&mut self, index: u32) -> &mut T {
+        let pos = match self.0.iter().position(|(i, _)| *i == index) {
+            Some(p) => p,
+            None => {
+                self.0.push((index, T::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[pos].1
+    }
 }
 
 /// What of a cumulative `full` text is new, given that `seen` bytes were emitted before.
