@@ -175,7 +175,8 @@ impl CompatibleDecoder {
                     }
                 }
             }
-            if let Some(reason) = nonempty(&choice.finish_reason) {
+            // The string "null" is DashScope's "not finished"; a gateway may pass it on.
+            if let Some(reason) = nonempty(&choice.finish_reason).filter(|r| *r != "null") {
                 self.finished = true;
                 emit(Event::Finish {
                     choice: choice.index,

@@ -312,30 +312,23 @@ pub(crate) fn emit_tool_calls(
 }
 
 /// State kept per index (of a choice, of a tool call). The index comes from the server, so
-/// it is looked up, never used to size anything; there are only ever a few.
+/// it keys a map and never sizes anything.
 #[derive(Debug, Clone)]
-pub(crate) struct ByIndex<T>(Vec<(u32, T)>);
+pub(crate) struct ByIndex<T>(std::collections::BTreeMap<u32, T>);
 
 impl<T> Default for ByIndex<T> {
     fn default() -> Self {
-        ByIndex(Vec::new())
+        ByIndex(std::collections::BTreeMap::new())
     }
 }
 
 impl<T: Default> ByIndex<T> {
     pub(crate) fn contains(&self, index: u32) -> bool {
-        self.0.iter().any(|(i, _)| *i == index)
+        self.0.contains_key(&index)
     }
 
     pub(crate) fn entry(&mut self, index: u32) -> &mut T {
-        let pos = match self.0.iter().position(|(i, _)| *i == index) {
-            Some(p) => p,
-            None => {
-                self.0.push((index, T::default()));
-                self.0.len() - 1
-            }
-        };
-        &mut self.0[pos].1
+        self.0.entry(index).or_default()
     }
 }
 
