@@ -35,7 +35,7 @@ const READ_SIZE: usize = 256 * 1024;
 
 /// Parse the environment, run one request, and report: the process's exit code.
 pub fn main_with_args(cli: Cli) -> u8 {
-    let cancel = transport::cancel_handle();
+    let cancel = Arc::new(Cancel::default());
     {
         let cancel = Arc::clone(&cancel);
         // Without a handler Ctrl-C kills the process at once; that is the fallback if one
@@ -88,9 +88,9 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         ),
         None => None,
     };
-    let key = match config.replay {
-        Some(_) => None,
-        None => Some(config::api_key(env)?),
+    let source = match &config.replay {
+        Some(path) => Source::Replay(path),
+        None => Source::Network(config::api_key(env)?),
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
@@ -102,7 +102,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     }
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
     let mut decoder = Decoder::new(protocol, config.incremental);
-    let result = open(&config, key.as_ref(), &mut sink, cancel).and_then(|(body, id)| {
+    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id)| {
         sink.set_request_id(id);
         stream(
             body,
@@ -131,29 +131,34 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     }
 }
 
+/// Where the response body comes from.
+enum Source<'a> {
+    Replay(&'a Path),
+    Network(config::ApiKey),
+}
+
 /// The response body: the recording, or the network's answer to the request.
 fn open(
     config: &Config,
-    key: Option<&config::ApiKey>,
+    source: Source<'_>,
     sink: &mut Session,
     cancel: &Cancel,
 ) -> Result<(Box<dyn Read + Send>, Option<String>)> {
-    match (&config.replay, key) {
-        (Some(path), _) => Ok((open_replay(path)?, None)),
-        (None, Some(key)) => {
+    match source {
+        Source::Replay(path) => Ok((open_replay(path)?, None)),
+        Source::Network(key) => {
             let request = request::build(config);
             let agent = transport::agent(&config.network);
             let opened = transport::open(
                 &agent,
                 &request,
-                key,
+                &key,
                 &config.network,
                 cancel,
                 &mut |line| sink.notice(line),
             )?;
             Ok((opened.body, opened.request_id))
         }
-        (None, None) => Err(Error::internal("no key and nothing to replay")),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ureq::tls::{RootCerts, TlsConfig};
@@ -445,11 +445,6 @@ fn sleep(d: Duration, cancel: &Cancel) -> Result<()> {
         }
         std::thread::sleep((end - now).min(Duration::from_millis(50)));
     }
-}
-
-/// A shared handle for the Ctrl-C thread.
-pub fn cancel_handle() -> Arc<Cancel> {
-    Arc::new(Cancel::default())
 }
 
 #[cfg(test)]

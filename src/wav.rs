@@ -129,10 +129,6 @@ impl WavWriter {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    pub fn data_len(&self) -> u32 {
-        self.data_len
-    }
 }
 
 #[cfg(test)]
