@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::json::{once, Reader};
 use super::{emit_tool_calls, malformed, nonempty, Emit, List, Text, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
@@ -15,7 +16,7 @@ pub struct CompatibleDecoder {
     done: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Chunk<'a> {
     #[serde(borrow, default)]
     choices: Option<List<Choice<'a>>>,
@@ -26,7 +27,7 @@ struct Chunk<'a> {
     error: Option<Box<serde_json::Value>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Choice<'a> {
     #[serde(default)]
     index: u32,
@@ -36,7 +37,7 @@ struct Choice<'a> {
     finish_reason: Option<Text<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Delta<'a> {
     #[serde(borrow, default)]
     content: Option<Text<'a>>,
@@ -49,7 +50,7 @@ struct Delta<'a> {
 }
 
 /// Qwen-Omni speech: base64 PCM in `data`, its text in `transcript`.
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct AudioDelta<'a> {
     #[serde(borrow, default)]
     data: Option<Text<'a>>,
@@ -57,7 +58,7 @@ struct AudioDelta<'a> {
     transcript: Option<Text<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct WireUsage {
     #[serde(default)]
     prompt_tokens: u64,
@@ -71,16 +72,127 @@ struct WireUsage {
     completion_tokens_details: Option<CompletionDetails>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct PromptDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct CompletionDetails {
     #[serde(default)]
     reasoning_tokens: Option<u64>,
+}
+
+// The fast reader (`super::json`): fills a default chunk in place (no struct is moved) with
+// what serde_json would make of the data, or gives up (`None`) and leaves it to serde_json.
+// Usage and error objects come once per stream: serde_json reads those.
+impl<'a> Chunk<'a> {
+    fn read(&mut self, data: &'a str) -> Option<()> {
+        let mut r = Reader::new(data);
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"choices" => {
+                    once(&mut seen, 1)?;
+                    r.opt_into(&mut self.choices, |r, list| {
+                        List::read(r, list, Choice::read)
+                    })?;
+                }
+                b"usage" => {
+                    once(&mut seen, 2)?;
+                    if !r.null()? {
+                        return None;
+                    }
+                }
+                b"error" => return None,
+                _ => r.skip()?,
+            }
+            Some(())
+        })?;
+        r.end()
+    }
+}
+
+impl<'a> Choice<'a> {
+    fn read(r: &mut Reader<'a>, choice: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"index" => {
+                    once(&mut seen, 1)?;
+                    choice.index = r.u32()?;
+                }
+                b"delta" => {
+                    once(&mut seen, 2)?;
+                    r.opt_into(&mut choice.delta, Delta::read)?;
+                }
+                b"finish_reason" => {
+                    once(&mut seen, 4)?;
+                    choice.finish_reason = r.text()?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+impl<'a> Delta<'a> {
+    fn read(r: &mut Reader<'a>, delta: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"content" => {
+                    once(&mut seen, 1)?;
+                    delta.content = r.text()?;
+                }
+                b"reasoning_content" => {
+                    once(&mut seen, 2)?;
+                    delta.reasoning_content = r.text()?;
+                }
+                b"tool_calls" => {
+                    once(&mut seen, 4)?;
+                    delta.tool_calls = ToolCallDelta::read_list(r)?;
+                }
+                b"audio" => {
+                    once(&mut seen, 8)?;
+                    r.opt_into(&mut delta.audio, |r, audio| {
+                        let mut seen = 0;
+                        r.object(|r, key| match key {
+                            b"data" => {
+                                once(&mut seen, 1)?;
+                                audio.data = r.text()?;
+                                Some(())
+                            }
+                            b"transcript" => {
+                                once(&mut seen, 2)?;
+                                audio.transcript = r.text()?;
+                                Some(())
+                            }
+                            _ => r.skip(),
+                        })
+                    })?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+/// Whether the fast reader agrees with serde_json on `data`: it may give up, but a chunk it
+/// returns must be the one serde_json returns (compared field by field through `Debug`).
+/// `Some(read)` tells whether the fast reader read it at all.
+pub(super) fn fast_agrees(data: &str) -> (bool, bool) {
+    let mut fast = Chunk::default();
+    match fast.read(data) {
+        None => (true, false),
+        Some(()) => match serde_json::from_str::<Chunk<'_>>(data) {
+            Ok(slow) => (format!("{fast:?}") == format!("{slow:?}"), true),
+            Err(_) => (false, true),
+        },
+    }
 }
 
 impl From<WireUsage> for Usage {
@@ -131,8 +243,10 @@ impl CompatibleDecoder {
             self.done = true;
             return Ok(());
         }
-        let chunk: Chunk<'_> =
-            serde_json::from_str(data).map_err(|e| malformed("a data line", data, &e))?;
+        let mut chunk = Chunk::default();
+        if chunk.read(data).is_none() {
+            chunk = serde_json::from_str(data).map_err(|e| malformed("a data line", data, &e))?;
+        }
         if let Some(error) = &chunk.error {
             let mut api = api_error(error, ev.status);
             if let Some(id) = serde_json::from_str::<serde_json::Value>(data)
@@ -143,8 +257,8 @@ impl CompatibleDecoder {
             }
             return Err(Error::api(api));
         }
-        for choice in chunk.choices.into_iter().flatten() {
-            if let Some(delta) = choice.delta {
+        for choice in chunk.choices.iter_mut().flatten() {
+            if let Some(delta) = &mut choice.delta {
                 if let Some(text) = nonempty(&delta.reasoning_content) {
                     emit(Event::Reasoning {
                         choice: choice.index,
@@ -157,17 +271,17 @@ impl CompatibleDecoder {
                         text: text.into(),
                     })?;
                 }
-                if let Some(calls) = delta.tool_calls {
+                if let Some(calls) = delta.tool_calls.take() {
                     emit_tool_calls(choice.index, calls, None, emit)?;
                 }
-                if let Some(audio) = delta.audio {
+                if let Some(audio) = &mut delta.audio {
                     if let Some(text) = nonempty(&audio.transcript) {
                         emit(Event::Content {
                             choice: choice.index,
                             text: text.into(),
                         })?;
                     }
-                    if let Some(data) = audio.data.filter(|d| !d.0.is_empty()) {
+                    if let Some(data) = audio.data.take().filter(|d| !d.0.is_empty()) {
                         emit(Event::Audio {
                             choice: choice.index,
                             data: data.0,

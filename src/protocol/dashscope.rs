@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
+use super::json::{once, Reader};
 use super::{
     emit_tool_calls, malformed, new_part, nonempty, ByIndex, Emit, List, Text, ToolCallDelta,
 };
@@ -33,7 +34,7 @@ struct Seen {
     reasoning: usize,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct Chunk<'a> {
     #[serde(borrow, default)]
     output: Option<Output<'a>>,
@@ -47,7 +48,7 @@ struct Chunk<'a> {
     message: Option<Text<'a>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct Output<'a> {
     #[serde(borrow, default)]
     choices: Option<List<Choice<'a>>>,
@@ -58,7 +59,7 @@ struct Output<'a> {
     finish_reason: Option<Text<'a>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct Choice<'a> {
     #[serde(default)]
     index: Option<u32>,
@@ -68,7 +69,7 @@ struct Choice<'a> {
     finish_reason: Option<Text<'a>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct Message<'a> {
     #[serde(borrow, default)]
     content: Option<Content<'a>>,
@@ -80,12 +81,13 @@ struct Message<'a> {
 
 /// `content` is a string for text models and a list of `{"text": …}` parts for multimodal
 /// ones (possibly empty on the last chunk).
+#[derive(Debug)]
 enum Content<'a> {
     Str(Text<'a>),
     Parts(Vec<Part<'a>>),
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 struct Part<'a> {
     #[serde(borrow, default)]
     text: Option<Text<'a>>,
@@ -147,7 +149,7 @@ impl<'a> Content<'a> {
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct WireUsage {
     #[serde(default)]
     input_tokens: u64,
@@ -161,12 +163,208 @@ struct WireUsage {
     output_tokens_details: Option<Details>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct Details {
     #[serde(default)]
     cached_tokens: Option<u64>,
     #[serde(default)]
     reasoning_tokens: Option<u64>,
+}
+
+// The fast reader (`super::json`): fills a default chunk in place (no struct is moved) with
+// what serde_json would make of the data, or gives up (`None`) and leaves it to serde_json.
+impl<'a> Chunk<'a> {
+    fn read(&mut self, data: &'a str) -> Option<()> {
+        let mut r = Reader::new(data);
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"output" => {
+                    once(&mut seen, 1)?;
+                    r.opt_into(&mut self.output, Output::read)?;
+                }
+                b"usage" => {
+                    once(&mut seen, 2)?;
+                    r.opt_into(&mut self.usage, WireUsage::read)?;
+                }
+                b"request_id" => {
+                    once(&mut seen, 4)?;
+                    self.request_id = r.text()?;
+                }
+                b"code" => {
+                    once(&mut seen, 8)?;
+                    self.code = r.text()?;
+                }
+                b"message" => {
+                    once(&mut seen, 16)?;
+                    self.message = r.text()?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })?;
+        r.end()
+    }
+}
+
+impl<'a> Output<'a> {
+    fn read(r: &mut Reader<'a>, output: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"choices" => {
+                    once(&mut seen, 1)?;
+                    r.opt_into(&mut output.choices, |r, list| {
+                        List::read(r, list, Choice::read)
+                    })?;
+                }
+                b"text" => {
+                    once(&mut seen, 2)?;
+                    output.text = r.text()?;
+                }
+                b"finish_reason" => {
+                    once(&mut seen, 4)?;
+                    output.finish_reason = r.text()?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+impl<'a> Choice<'a> {
+    fn read(r: &mut Reader<'a>, choice: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"index" => {
+                    once(&mut seen, 1)?;
+                    choice.index = r.opt(Reader::u32)?;
+                }
+                b"message" => {
+                    once(&mut seen, 2)?;
+                    r.opt_into(&mut choice.message, Message::read)?;
+                }
+                b"finish_reason" => {
+                    once(&mut seen, 4)?;
+                    choice.finish_reason = r.text()?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+impl<'a> Message<'a> {
+    fn read(r: &mut Reader<'a>, message: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"content" => {
+                    once(&mut seen, 1)?;
+                    message.content = r.opt(|r| {
+                        if r.at_string()? {
+                            return r.string().map(|s| Content::Str(Text(s)));
+                        }
+                        let mut parts = Vec::new();
+                        r.array(|r| {
+                            let mut part = Part { text: None };
+                            let mut seen = 0;
+                            r.object(|r, key| match key {
+                                b"text" => {
+                                    once(&mut seen, 1)?;
+                                    part.text = r.text()?;
+                                    Some(())
+                                }
+                                _ => r.skip(),
+                            })?;
+                            parts.push(part);
+                            Some(())
+                        })?;
+                        Some(Content::Parts(parts))
+                    })?;
+                }
+                b"reasoning_content" => {
+                    once(&mut seen, 2)?;
+                    message.reasoning_content = r.text()?;
+                }
+                b"tool_calls" => {
+                    once(&mut seen, 4)?;
+                    message.tool_calls = ToolCallDelta::read_list(r)?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+impl WireUsage {
+    fn read(r: &mut Reader<'_>, usage: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"input_tokens" => {
+                    once(&mut seen, 1)?;
+                    usage.input_tokens = r.u64()?;
+                }
+                b"output_tokens" => {
+                    once(&mut seen, 2)?;
+                    usage.output_tokens = r.u64()?;
+                }
+                b"total_tokens" => {
+                    once(&mut seen, 4)?;
+                    usage.total_tokens = r.opt(Reader::u64)?;
+                }
+                b"prompt_tokens_details" => {
+                    once(&mut seen, 8)?;
+                    r.opt_into(&mut usage.prompt_tokens_details, Details::read)?;
+                }
+                b"output_tokens_details" => {
+                    once(&mut seen, 16)?;
+                    r.opt_into(&mut usage.output_tokens_details, Details::read)?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+impl Details {
+    fn read(r: &mut Reader<'_>, details: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"cached_tokens" => {
+                    once(&mut seen, 1)?;
+                    details.cached_tokens = r.opt(Reader::u64)?;
+                }
+                b"reasoning_tokens" => {
+                    once(&mut seen, 2)?;
+                    details.reasoning_tokens = r.opt(Reader::u64)?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+/// Whether the fast reader agrees with serde_json on `data`: it may give up, but a chunk it
+/// returns must be the one serde_json returns (compared field by field through `Debug`).
+/// `Some(read)` tells whether the fast reader read it at all.
+pub(super) fn fast_agrees(data: &str) -> (bool, bool) {
+    let mut fast = Chunk::default();
+    match fast.read(data) {
+        None => (true, false),
+        Some(()) => match serde_json::from_str::<Chunk<'_>>(data) {
+            Ok(slow) => (format!("{fast:?}") == format!("{slow:?}"), true),
+            Err(_) => (false, true),
+        },
+    }
 }
 
 impl From<WireUsage> for Usage {
@@ -246,18 +444,21 @@ impl DashScopeDecoder {
     pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
         let data = ev.data;
         let failed = ev.event == "error" || ev.status.is_some_and(|s| s >= 400);
-        let chunk: Chunk<'_> = match serde_json::from_str(data) {
-            Ok(c) => c,
-            Err(_) if failed => {
-                return Err(Error::api(ApiError {
-                    status: ev.status,
-                    code: None,
-                    message: data.trim().chars().take(200).collect(),
-                    request_id: self.request_id.clone(),
-                }))
-            }
-            Err(e) => return Err(malformed("a data line", data, &e)),
-        };
+        let mut chunk = Chunk::default();
+        if chunk.read(data).is_none() {
+            chunk = match serde_json::from_str(data) {
+                Ok(c) => c,
+                Err(_) if failed => {
+                    return Err(Error::api(ApiError {
+                        status: ev.status,
+                        code: None,
+                        message: data.trim().chars().take(200).collect(),
+                        request_id: self.request_id.clone(),
+                    }))
+                }
+                Err(e) => return Err(malformed("a data line", data, &e)),
+            };
+        }
         if let Some(id) = nonempty(&chunk.request_id) {
             if self.request_id.as_deref() != Some(id) {
                 self.request_id = Some(id.to_owned());
@@ -271,22 +472,22 @@ impl DashScopeDecoder {
                 request_id: self.request_id.clone(),
             }));
         }
-        if let Some(usage) = chunk.usage {
+        if let Some(usage) = chunk.usage.take() {
             self.usage = Some(usage.into());
         }
-        let Some(output) = chunk.output else {
+        let Some(output) = &mut chunk.output else {
             return Ok(());
         };
-        for (pos, choice) in output.choices.into_iter().flatten().enumerate() {
+        for (pos, choice) in output.choices.iter_mut().flatten().enumerate() {
             let index = choice.index.unwrap_or(pos as u32);
-            if let Some(message) = choice.message {
-                if let Some(r) = message.reasoning_content {
+            if let Some(message) = &mut choice.message {
+                if let Some(r) = message.reasoning_content.take() {
                     self.text(index, true, r.0, emit)?;
                 }
-                if let Some(c) = message.content {
+                if let Some(c) = message.content.take() {
                     self.text(index, false, c.text(), emit)?;
                 }
-                if let Some(calls) = message.tool_calls {
+                if let Some(calls) = message.tool_calls.take() {
                     let seen = if self.cumulative {
                         Some(self.seen_calls.entry(index))
                     } else {
@@ -297,7 +498,7 @@ impl DashScopeDecoder {
             }
             self.finish_reason(index, &choice.finish_reason, emit)?;
         }
-        if let Some(text) = output.text {
+        if let Some(text) = output.text.take() {
             self.text(0, false, text.0, emit)?;
         }
         self.finish_reason(0, &output.finish_reason, emit)

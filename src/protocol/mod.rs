@@ -5,6 +5,7 @@
 
 pub mod compatible;
 pub mod dashscope;
+mod json;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -91,6 +92,43 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             }
         }
         d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<'l, T> IntoIterator for &'l mut List<T> {
+    type Item = &'l mut T;
+    type IntoIter = std::iter::Chain<std::option::IterMut<'l, T>, std::slice::IterMut<'l, T>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.iter_mut().chain(self.rest.iter_mut())
+    }
+}
+
+impl<T: Default> List<T> {
+    /// A JSON array read by the fast reader into an empty list, each element filled in
+    /// place by `item`.
+    #[inline]
+    fn read<'a>(
+        r: &mut json::Reader<'a>,
+        list: &mut Self,
+        mut item: impl FnMut(&mut json::Reader<'a>, &mut T) -> Option<()>,
+    ) -> Option<()> {
+        r.array(|r| {
+            if list.first.is_none() {
+                item(r, list.first.insert(T::default()))
+            } else {
+                list.rest.push(T::default());
+                item(r, list.rest.last_mut()?)
+            }
+        })
     }
 }
 
@@ -182,6 +220,18 @@ impl Decoder {
     }
 }
 
+/// For tests and the differential fuzz target: whether the fast JSON reader agrees with
+/// serde_json on `data`, for the chunk shape of `protocol`. The reader may give up (then
+/// serde_json decides alone); a chunk it does return must equal serde_json's. The second
+/// value tells whether the fast reader returned a chunk.
+#[doc(hidden)]
+pub fn fast_reader_agrees(protocol: Protocol, data: &str) -> (bool, bool) {
+    match protocol {
+        Protocol::Compatible => compatible::fast_agrees(data),
+        Protocol::Dashscope => dashscope::fast_agrees(data),
+    }
+}
+
 /// `--raw` decodes nothing, but an error event still decides the exit code: a DashScope
 /// `event:error` (or an `:HTTP_STATUS` of 400 and up), or a compatible `{"error": …}`.
 pub fn check_raw(ev: &SseEvent<'_>) -> Result<()> {
@@ -268,6 +318,68 @@ pub(crate) struct FunctionDelta<'a> {
     name: Option<Text<'a>>,
     #[serde(borrow, default)]
     arguments: Option<Text<'a>>,
+}
+
+impl<'a> ToolCallDelta<'a> {
+    /// `null` or a list of fragments, by the fast reader.
+    fn read_list(r: &mut json::Reader<'a>) -> Option<Option<Vec<Self>>> {
+        r.opt(|r| {
+            let mut calls = Vec::new();
+            r.array(|r| {
+                calls.push(Self::read(r)?);
+                Some(())
+            })?;
+            Some(calls)
+        })
+    }
+
+    fn read(r: &mut json::Reader<'a>) -> Option<Self> {
+        let mut call = ToolCallDelta {
+            index: None,
+            id: None,
+            function: None,
+        };
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"index" => {
+                    json::once(&mut seen, 1)?;
+                    call.index = r.opt(json::Reader::u32)?;
+                }
+                b"id" => {
+                    json::once(&mut seen, 2)?;
+                    call.id = r.text()?;
+                }
+                b"function" => {
+                    json::once(&mut seen, 4)?;
+                    call.function = r.opt(|r| {
+                        let mut f = FunctionDelta {
+                            name: None,
+                            arguments: None,
+                        };
+                        let mut seen = 0;
+                        r.object(|r, key| match key {
+                            b"name" => {
+                                json::once(&mut seen, 1)?;
+                                f.name = r.text()?;
+                                Some(())
+                            }
+                            b"arguments" => {
+                                json::once(&mut seen, 2)?;
+                                f.arguments = r.text()?;
+                                Some(())
+                            }
+                            _ => r.skip(),
+                        })?;
+                        Some(f)
+                    })?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })?;
+        Some(call)
+    }
 }
 
 /// Emit the tool-call fragments of one choice; a fragment without an `index` takes its
