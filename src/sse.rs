@@ -54,6 +54,17 @@ fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The status of a `:HTTP_STATUS/NNN` comment: digits read directly in the common case, the
+/// general (trimmed, `u16`) parse otherwise.
+fn status_code(code: &[u8]) -> Option<u16> {
+    if (1..=4).contains(&code.len()) && code.iter().all(u8::is_ascii_digit) {
+        return Some(code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0')));
+    }
+    std::str::from_utf8(code)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
 #[derive(Debug)]
 pub struct SseDecoder {
     max_line: usize,
@@ -241,7 +252,6 @@ impl SseDecoder {
             status: self.status,
             typed: self.typed,
         });
-        self.event.clear();
         self.typed = false;
         self.status = None;
         result.map(|()| Some(used))
@@ -269,9 +279,7 @@ impl SseDecoder {
         if line[0] == b':' {
             // A comment; DashScope puts the status of the event in one.
             if let Some(code) = line.strip_prefix(b":HTTP_STATUS/") {
-                self.status = std::str::from_utf8(code)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok());
+                self.status = status_code(code);
             }
             return Ok(());
         }
@@ -298,13 +306,17 @@ impl SseDecoder {
                 self.data.push_str(&text);
                 self.has_data = true;
             }
+            // The type buffer outlives its event (`typed` says whether this block set it), so
+            // that a stream naming every event alike never copies the name again.
             b"event" => {
-                self.event.clear();
-                self.event.push_str(&lossy(value));
+                if self.event.as_bytes() != value {
+                    self.event.clear();
+                    self.event.push_str(&lossy(value));
+                }
                 self.typed = true;
             }
             // An ID with a NUL in it is ignored, as the spec says.
-            b"id" if !value.contains(&0) => {
+            b"id" if !value.contains(&0) && self.last_id.as_bytes() != value => {
                 self.last_id.clear();
                 self.last_id.push_str(&lossy(value));
             }
@@ -333,7 +345,6 @@ impl SseDecoder {
         };
         self.data.clear();
         self.has_data = false;
-        self.event.clear();
         self.typed = false;
         self.status = None;
         result
@@ -372,6 +383,41 @@ mod tests {
             .expect("within limits");
         }
         out
+    }
+
+    #[test]
+    fn status_codes_fast_and_general() {
+        assert_eq!(status_code(b"200"), Some(200));
+        assert_eq!(status_code(b"0429"), Some(429));
+        assert_eq!(status_code(b" 500 "), Some(500));
+        assert_eq!(status_code(b"+200"), Some(200));
+        assert_eq!(status_code(b"65535"), Some(65535));
+        assert_eq!(status_code(b"70000"), None);
+        assert_eq!(status_code(b""), None);
+        assert_eq!(status_code(b"2x0"), None);
+    }
+
+    #[test]
+    fn event_type_and_id_do_not_leak_or_go_stale() {
+        let out = decode_chunks(&[
+            b"id:1\nevent:result\ndata:a\n\ndata:b\n\nevent:result\ndata:c\n\n",
+            b"id:2\nevent:error\ndata:d\n\nevent:\ndata:e\n\nid:\nevent:result\ndata:f\n\n",
+        ]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|o| (o.id.as_str(), o.event.as_str(), o.data.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1", "result", "a"),
+                ("1", "message", "b"),
+                ("1", "result", "c"),
+                ("2", "error", "d"),
+                ("2", "message", "e"),
+                ("", "result", "f"),
+            ]
+        );
     }
 
     fn hex(s: &str) -> Vec<u8> {
