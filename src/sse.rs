@@ -54,6 +54,29 @@ fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The index of the first CR or LF in `input`. Most lines are short (`id:7`, `event:result`,
+/// `:HTTP_STATUS/200`): the first 24 bytes are looked at a word at a time, inline, and only a
+/// longer line pays for memchr's vector setup.
+#[inline]
+fn line_end(input: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    for (n, word) in input.chunks_exact(8).take(3).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let v = u64::from_le_bytes(w);
+        let lf = v ^ (LO * u64::from(b'\n'));
+        let cr = v ^ (LO * u64::from(b'\r'));
+        // Zero bytes of `lf` or `cr`; the lowest flag is exact (see `protocol::json`).
+        let hits = ((lf.wrapping_sub(LO) & !lf) | (cr.wrapping_sub(LO) & !cr)) & HI;
+        if hits != 0 {
+            return Some(n * 8 + (hits.trailing_zeros() / 8) as usize);
+        }
+    }
+    let seen = (input.len() / 8).min(3) * 8;
+    memchr2(b'\n', b'\r', &input[seen..]).map(|i| seen + i)
+}
+
 /// The status of a `:HTTP_STATUS/NNN` comment: digits read directly in the common case, the
 /// general (trimmed, `u16`) parse otherwise.
 fn status_code(code: &[u8]) -> Option<u16> {
@@ -169,8 +192,19 @@ impl SseDecoder {
                 input = &input[1..];
             }
         }
+        // This read up to its last line end, checked as UTF-8 in one pass: a `data:` line in it
+        // needs no check of its own. (A code point cut by the end of the read lies after the
+        // last line end; it is checked with its line.)
+        let whole = input;
+        let checked = match memchr::memrchr2(b'\n', b'\r', whole) {
+            Some(last) => match std::str::from_utf8(&whole[..=last]) {
+                Ok(text) => text,
+                Err(e) => std::str::from_utf8(&whole[..e.valid_up_to()]).unwrap_or(""),
+            },
+            None => "",
+        };
         while !input.is_empty() {
-            match memchr2(b'\n', b'\r', input) {
+            match line_end(input) {
                 None => {
                     if self.partial.len() + input.len() > self.max_line {
                         return Err(LineTooLong {
@@ -190,7 +224,8 @@ impl SseDecoder {
                         .into());
                     }
                     if self.partial.is_empty() {
-                        if let Some(used) = self.single_line_event(input, end, on_event)? {
+                        let text = checked.get(whole.len() - input.len()..);
+                        if let Some(used) = self.single_line_event(input, text, end, on_event)? {
                             input = &input[used..];
                             continue;
                         }
@@ -223,6 +258,7 @@ impl SseDecoder {
     fn single_line_event<E>(
         &mut self,
         input: &[u8],
+        checked: Option<&str>,
         end: usize,
         on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
     ) -> Result<Option<usize>, E> {
@@ -242,8 +278,13 @@ impl SseDecoder {
             (b'\r', Some(b"\n\r\n")) => end + 4,
             _ => return Ok(None),
         };
-        let Ok(data) = std::str::from_utf8(value) else {
-            return Ok(None);
+        // `checked` is `input` as far as it is known to be UTF-8 (`None`: not at all).
+        let data = match checked.and_then(|t| t.get(end - value.len()..end)) {
+            Some(data) => data,
+            None => match std::str::from_utf8(value) {
+                Ok(data) => data,
+                Err(_) => return Ok(None),
+            },
         };
         let result = on_event(SseEvent {
             id: &self.last_id,
@@ -283,7 +324,7 @@ impl SseDecoder {
             }
             return Ok(());
         }
-        let (name, value) = match memchr::memchr(b':', line) {
+        let (name, value) = match line.iter().position(|&b| b == b':') {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
@@ -383,6 +424,27 @@ mod tests {
             .expect("within limits");
         }
         out
+    }
+
+    #[test]
+    fn line_end_finds_the_first_cr_or_lf() {
+        for len in 0..70 {
+            for at in 0..=len {
+                for stop in [b'\n', b'\r'] {
+                    let mut b: Vec<u8> = (0..len)
+                        .map(|i| [b'a', 0x0b, 0x0c, 0x0e, 0x8d][i % 5])
+                        .collect();
+                    if at < len {
+                        b[at] = stop;
+                        if at + 1 < len {
+                            b[at + 1] = b'\n';
+                        }
+                    }
+                    let want = (at < len).then_some(at);
+                    assert_eq!(line_end(&b), want, "len {len} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

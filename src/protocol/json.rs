@@ -83,6 +83,12 @@ impl<'a> Reader<'a> {
     #[inline]
     fn peek(&mut self) -> Option<u8> {
         let b = self.src.as_bytes();
+        // Compact JSON first: anything above the space is not whitespace.
+        match b.get(self.pos) {
+            Some(&c) if c > b' ' => return Some(c),
+            None => return None,
+            _ => {}
+        }
         while let Some(&c) = b.get(self.pos) {
             match c {
                 b' ' | b'\n' | b'\r' | b'\t' => self.pos += 1,
