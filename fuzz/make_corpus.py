@@ -144,5 +144,15 @@ for flags in (1, 3, 5, 7):
     save("dashscope", bytes([flags]) + bytes(range(1, 250)))
     save("dashscope", bytes([flags]) + b"\x01\x01\x05" + b"\x01\x03ab\x04\xd0\xaf\xf0\x9f\x8d\x8e\x03" * 8)
 
-for t in ("sse", "compatible", "dashscope"):
+# --- fastpath: flags (bit 0: dashscope), one data payload
+for f in sorted(FIXTURES.glob("*.sse")):
+    flag = b"\x01" if f.name.startswith("dashscope") else b"\x00"
+    for _, _, d in sse_events(f.read_bytes()):
+        if d != "[DONE]":
+            save("fastpath", flag + d.encode("utf-8"))
+save("fastpath", b"\x00" + b'{"choices":[{"delta":{"content":"Server-sent events"},"finish_reason":null,"index":0}],"object":"chat.completion.chunk","usage":null,"created":1726132850,"model":"qwen-plus","id":"chatcmpl-428b414f"}')
+save("fastpath", b"\x00" + b'{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\\"loc"}}],"audio":{"data":"AAEC","transcript":"Hi"}}}]}')
+save("fastpath", b"\x01" + b'{"output":{"choices":[{"message":{"content":[{"text":"a"},{"image":"x"}],"reasoning_content":"r","tool_calls":[{"function":{"name":"f","arguments":"{}"},"index":0}]},"index":1,"finish_reason":"stop"}],"text":"t"},"usage":{"input_tokens":1,"output_tokens":2,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":0},"output_tokens_details":{"reasoning_tokens":1}},"request_id":"r","code":"","message":""}')
+
+for t in ("sse", "compatible", "dashscope", "fastpath"):
     print(t, len(list((CORPUS / t).iterdir())), "seeds")

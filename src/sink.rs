@@ -318,6 +318,41 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
     }
 }
 
+/// `s` as a JSON string, escaped exactly as serde_json escapes it: `"` and `\` with a
+/// backslash, `\b \f \n \r \t` by name, other control characters as `\u00xx`, all else as is.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.push(b'"');
+    let mut start = 0;
+    loop {
+        let end = crate::protocol::json::string_end(b, start);
+        out.extend_from_slice(&b[start..end]);
+        let Some(&c) = b.get(end) else {
+            break;
+        };
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]),
+        }
+        start = end + 1;
+    }
+    out.push(b'"');
+}
+
 /// The JSON-lines form of an event (DESIGN §3).
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -381,6 +416,14 @@ impl<O: Write> JsonSink<O> {
         }
     }
 
+    /// `{"type":"content","text":"…"}` and its reasoning twin, the lines nearly every event
+    /// becomes: written directly, byte for byte as serde_json writes them.
+    fn text_line(&mut self, head: &[u8], text: &str) {
+        self.buf.extend_from_slice(head);
+        json_string(&mut self.buf, text);
+        self.buf.extend_from_slice(b"}\n");
+    }
+
     fn line(&mut self, e: &JsonEvent<'_>) -> Result<()> {
         serde_json::to_writer(&mut self.buf, e)
             .map_err(|e| Error::internal(format!("cannot encode an event: {e}")))?;
@@ -396,6 +439,14 @@ impl<O: Write> JsonSink<O> {
 impl<O: Write> Sink for JsonSink<O> {
     fn event(&mut self, event: Event<'_>) -> Result<()> {
         let e = match &event {
+            Event::Content { choice: 0, text } => {
+                self.text_line(br#"{"type":"content","text":"#, text);
+                return Ok(());
+            }
+            Event::Reasoning { choice: 0, text } => {
+                self.text_line(br#"{"type":"reasoning","text":"#, text);
+                return Ok(());
+            }
             Event::Reasoning { choice, text } => JsonEvent::Reasoning {
                 choice: *choice,
                 text,
@@ -803,6 +854,54 @@ impl ToolCalls {
 mod tests {
     use super::*;
     use std::borrow::Cow;
+
+    #[test]
+    fn json_string_is_byte_for_byte_serde_json() {
+        let mut samples: Vec<String> = (0u8..=0x7f).map(|c| format!("a{}b", c as char)).collect();
+        samples.extend(
+            [
+                "",
+                "plain text of some length, longer than a word",
+                "\"quoted\" \\ back\\slash\n\r\t\u{8}\u{c}\u{1f}\u{7f}",
+                "中文, кириллица, emoji 😀 and \u{2028}\u{2029}",
+                "\n\n\n\"\"",
+            ]
+            .map(String::from),
+        );
+        for s in samples {
+            let mut ours = Vec::new();
+            json_string(&mut ours, &s);
+            let theirs = serde_json::to_vec(&s).expect("a string serializes");
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs),
+                "{s:?}"
+            );
+        }
+        // And the whole line, against the serde path it replaces.
+        for (event, via_serde) in [
+            (
+                content("x\"y"),
+                JsonEvent::Content {
+                    choice: 0,
+                    text: "x\"y",
+                },
+            ),
+            (
+                reasoning("r\n"),
+                JsonEvent::Reasoning {
+                    choice: 0,
+                    text: "r\n",
+                },
+            ),
+        ] {
+            let mut sink = JsonSink::new(Vec::new());
+            sink.event(event).expect("written");
+            sink.flush().expect("flushed");
+            let want = serde_json::to_string(&via_serde).expect("serializes") + "\n";
+            assert_eq!(String::from_utf8_lossy(&sink.into_inner()), want);
+        }
+    }
 
     fn content(t: &str) -> Event<'_> {
         Event::Content {

@@ -25,7 +25,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// The index of the first byte at or after `i` that ends a run of plain string bytes: `"`,
 /// `\` or a control character (below 0x20); `b.len()` if there is none. Eight bytes at a time.
 #[inline]
-fn string_end(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> usize {
     while let Some(word) = b.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);

@@ -5,7 +5,7 @@
 
 pub mod compatible;
 pub mod dashscope;
-mod json;
+pub(crate) mod json;
 
 use std::borrow::Cow;
 use std::fmt;

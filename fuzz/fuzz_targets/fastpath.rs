@@ -1,0 +1,28 @@
+//! Differential: the fast JSON reader of the protocol decoders against serde_json.
+//!
+//! Layout: `flags, data…`. Bit 0 of flags picks the chunk shape (clear: compatible, set:
+//! dashscope); `data` (UTF-8 with replacement) is one `data:` payload. The reader may give up
+//! on anything; a chunk it returns must be exactly the one serde_json returns, and whenever
+//! serde_json rejects the data the reader must have given up too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use qstream::cli::Protocol;
+use qstream::protocol::fast_reader_agrees;
+use qstream_fuzz::check;
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&flags, rest)) = input.split_first() else {
+        return;
+    };
+    let protocol = if flags & 1 == 0 {
+        Protocol::Compatible
+    } else {
+        Protocol::Dashscope
+    };
+    let data = String::from_utf8_lossy(rest);
+    let (agrees, read) = fast_reader_agrees(protocol, &data);
+    check("fast-reader-agrees", agrees, || {
+        format!("{protocol:?}: fast reader (read: {read}) and serde_json differ on {data:?}")
+    });
+});
