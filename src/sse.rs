@@ -54,6 +54,19 @@ fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The text of a field's `value`, which ends its line of `line_len` bytes: sliced from the
+/// line's already checked text when there is one, else decoded here.
+fn value_text<'v>(
+    checked: Option<&'v str>,
+    line_len: usize,
+    value: &'v [u8],
+) -> std::borrow::Cow<'v, str> {
+    match checked.and_then(|t| t.get(line_len - value.len()..)) {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => lossy(value),
+    }
+}
+
 /// The index of the first CR or LF in `input`. Most lines are short (`id:7`, `event:result`,
 /// `:HTTP_STATUS/200`): the first 24 bytes are looked at a word at a time, inline, and only a
 /// longer line pays for memchr's vector setup.
@@ -229,11 +242,12 @@ impl SseDecoder {
                             input = &input[used..];
                             continue;
                         }
-                        self.line(&input[..end], on_event)?;
+                        let text = text.and_then(|t| t.get(..end));
+                        self.line(&input[..end], text, on_event)?;
                     } else {
                         let mut line = std::mem::take(&mut self.partial);
                         line.extend_from_slice(&input[..end]);
-                        let result = self.line(&line, on_event);
+                        let result = self.line(&line, None, on_event);
                         line.clear();
                         self.partial = line;
                         result?;
@@ -306,9 +320,12 @@ impl SseDecoder {
         }
     }
 
+    /// One line, without its end. `checked` is the same line as text when the read it came
+    /// from was already checked as UTF-8 (`None`: check it here).
     fn line<E>(
         &mut self,
         line: &[u8],
+        checked: Option<&str>,
         on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
     ) -> Result<(), E>
     where
@@ -331,10 +348,11 @@ impl SseDecoder {
             }
             None => (line, &b""[..]),
         };
+        let text = |value| value_text(checked, line.len(), value);
         match name {
             b"data" => {
                 // Invalid UTF-8 grows as it is replaced, so the cap applies to the text.
-                let text = lossy(value);
+                let text = text(value);
                 if self.data.len() + usize::from(self.has_data) + text.len() > self.max_line {
                     return Err(LineTooLong {
                         limit: self.max_line,
@@ -352,14 +370,14 @@ impl SseDecoder {
             b"event" => {
                 if self.event.as_bytes() != value {
                     self.event.clear();
-                    self.event.push_str(&lossy(value));
+                    self.event.push_str(&text(value));
                 }
                 self.typed = true;
             }
             // An ID with a NUL in it is ignored, as the spec says.
-            b"id" if !value.contains(&0) && self.last_id.as_bytes() != value => {
+            b"id" if value.iter().all(|&b| b != 0) && self.last_id.as_bytes() != value => {
                 self.last_id.clear();
-                self.last_id.push_str(&lossy(value));
+                self.last_id.push_str(&text(value));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
