@@ -1294,3 +1294,100 @@ fn raw_mode_still_exits_with_the_code_of_an_error_event() {
     let out = run(qstream().args(["--raw", "--replay"]).arg(&path), None);
     assert_eq!(out.status, Some(4), "{}", out.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// 7. Bulk streams: reads of 64 KiB and more move reading to a read-ahead thread
+// ---------------------------------------------------------------------------
+
+/// `n` numbered pieces of text and their native stream: about 330 bytes per chunk, so 1,000
+/// chunks are well over the 64 KiB after which qstream reads ahead on a thread.
+fn bulk(n: usize) -> (String, String) {
+    let pieces: Vec<String> = (0..n).map(|i| format!("<{i}> ")).collect();
+    let texts: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    (pieces.concat(), native_chunks(&texts))
+}
+
+#[test]
+fn bulk_stream_whole_over_the_network_is_exact() {
+    let (text, mut body) = bulk(3000);
+    body.push_str(&native_chunk(3001, "").replace("\"null\"", "\"stop\""));
+    let server = Server::start(vec![Reply::sse(body)]);
+    let mut cmd = native(&server);
+    cmd.arg("hello");
+    let out = run(&mut cmd, None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, text);
+    assert!(
+        out.stderr
+            .contains("usage: input 26, output 3001, total 3027 tokens"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bulk_replay_of_a_file_is_exact_in_every_mode() {
+    // A file read fills the whole 256 KiB buffer: the read-ahead thread always takes over.
+    let (text, mut body) = bulk(5000);
+    body.push_str(&native_chunk(5001, "").replace("\"null\"", "\"stop\""));
+    assert!(body.len() > 1 << 20);
+    let dir = temp_dir("bulk-replay");
+    let path = dir.join("bulk.sse");
+    std::fs::write(&path, &body).expect("write the recording");
+    let out = run(qstream().arg("--replay").arg(&path), None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, text);
+    let out = run(qstream().args(["--json", "--replay"]).arg(&path), None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let events = json_lines(&out.stdout);
+    assert_eq!(events.len(), 5000 + 2, "5000 contents, finish, usage");
+    assert_eq!(
+        events[4999],
+        serde_json::json!({"type":"content","text":"<4999> "})
+    );
+    let out = run(qstream().args(["--raw", "--replay"]).arg(&path), None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 5001);
+}
+
+#[test]
+fn bulk_stream_cut_after_a_megabyte_keeps_every_whole_chunk() {
+    let (_, body) = bulk(5000);
+    let chunk_len = native_chunk(1, "<0> ").len();
+    // Cut in the middle of chunk 4001 (it is longer than chunk 1, whose length is used).
+    let cut = body
+        .match_indices("id:4001\n")
+        .next()
+        .map(|(i, _)| i + chunk_len / 2)
+        .expect("chunk 4001");
+    let server = Server::start(vec![Reply::sse(body).cut_after(cut)]);
+    let mut cmd = native(&server);
+    cmd.arg("hello");
+    let out = run(&mut cmd, None);
+    let line = failure(&out, 7);
+    assert!(
+        line.contains("ended early") || line.contains("connection"),
+        "{line}"
+    );
+    let want: String = (0..4000).map(|i| format!("<{i}> ")).collect();
+    assert_eq!(out.stdout, want);
+}
+
+#[test]
+fn ctrl_c_while_reading_ahead_keeps_the_text_and_stops_at_once() {
+    let (text, body) = bulk(3000);
+    let server = Server::start(vec![stalling(&body, &native_chunk(3001, "!"))]);
+    let mut cmd = native(&server);
+    cmd.arg("hello");
+    let (out, took) = interrupt(cmd, "<2999> ");
+    let line = failure(&out, 130);
+    assert!(line.contains("interrupted"), "{line}");
+    assert_eq!(out.stdout, text);
+    assert!(
+        out.stderr
+            .contains("usage: input 26, output 3000, total 3026 tokens"),
+        "{}",
+        out.stderr
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
