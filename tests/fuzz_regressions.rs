@@ -358,9 +358,8 @@ fn corpus_dashscope_tool_call_then_odd_status() {
 /// chunk's `"finish_reason": null` turned into the string `"null"`): the compatible decoder
 /// takes the string as a finish, emits `{"type":"finish","reason":"null"}` and counts the
 /// stream as finished, so a stream cut right after it ends with exit 0 instead of "stream
-/// ended early". DashScope's native protocol uses that string for "not finished"; whether
-/// the compatible decoder should too is a protocol decision, so this stays ignored until it
-/// is made (`cargo test --test fuzz_regressions -- --ignored`).
+/// ended early". DashScope's native protocol uses that string for "not finished", and a
+/// gateway may pass it on: the compatible decoder now reads it the same way (6942682).
 #[test]
 fn compatible_string_null_is_not_a_finish() {
     let (events, r, _) = protocol_corpus(
