@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod media;
 pub mod protocol;
+mod read_ahead;
 pub mod request;
 pub mod sink;
 pub mod sse;
@@ -25,13 +26,10 @@ use crate::cli::Cli;
 use crate::config::{Config, Env, OutputMode, ProcessEnv, Stdin};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
+use crate::read_ahead::Reads;
 use crate::sink::{JsonSink, RawSink, Session, Sink, TextSink, TextStyle};
 use crate::sse::SseDecoder;
 use crate::transport::Cancel;
-
-/// Bytes asked of the body per read. A read returns as soon as anything arrived, so this
-/// bounds the burst handled between two flushes, not the wait.
-const READ_SIZE: usize = 256 * 1024;
 
 /// Parse the environment, run one request, and report: the process's exit code.
 pub fn main_with_args(cli: Cli) -> u8 {
@@ -273,112 +271,4 @@ pub fn stream(
         return Ok(());
     }
     decoder.finish(&mut |e| sink.event(e))
-}
-
-/// Where reads come from. On this thread while the decoder keeps up with the network: each
-/// read then brings what one wake-up of the socket holds and is decoded and written at once,
-/// with no hand-over. From the first read that finds a backlog ([`AHEAD_AFTER`] bytes or
-/// more: the network is faster than the decoder, as on a fast local server or a replay of a
-/// file) on a read-ahead thread, so that reading overlaps decoding.
-struct Reads {
-    body: Option<Box<dyn Read + Send>>,
-    buf: Vec<u8>,
-    ahead: Option<ReadAhead>,
-}
-
-/// A read this long means the bytes waited for the decoder (a service streaming tokens sends
-/// a few hundred bytes at a time).
-const AHEAD_AFTER: usize = 64 * 1024;
-
-impl Reads {
-    fn new(body: Box<dyn Read + Send>) -> Self {
-        Reads {
-            body: Some(body),
-            buf: vec![0; READ_SIZE],
-            ahead: None,
-        }
-    }
-
-    /// The next read: a buffer and how many of its bytes were read (0 at the end), or the
-    /// read's error.
-    fn next(&mut self) -> Result<std::io::Result<(Vec<u8>, usize)>> {
-        if let Some(ahead) = &self.ahead {
-            return ahead.next();
-        }
-        let Some(body) = self.body.as_mut() else {
-            return Err(Error::internal("the body was already handed over"));
-        };
-        let mut buf = std::mem::take(&mut self.buf);
-        let n = loop {
-            match body.read(&mut buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Ok(Err(e)),
-            }
-        };
-        if n >= AHEAD_AFTER {
-            if let Some(body) = self.body.take() {
-                self.ahead = Some(ReadAhead::start(body)?);
-            }
-        }
-        Ok(Ok((buf, n)))
-    }
-
-    /// Hands a buffer back for another read.
-    fn recycle(&mut self, buf: Vec<u8>) {
-        match &self.ahead {
-            Some(ahead) => ahead.recycle(buf),
-            None => self.buf = buf,
-        }
-    }
-}
-
-/// The body, read on a thread of its own: the socket, TLS and chunked framing are served
-/// while the main thread decodes and writes the previous read. Each read is handed over as
-/// soon as it returns (so a delta waits for nothing), and at most [`READS_AHEAD`] reads wait
-/// in line, in buffers that go round, so memory stays bounded.
-struct ReadAhead {
-    filled: std::sync::mpsc::Receiver<std::io::Result<(Vec<u8>, usize)>>,
-    empty: std::sync::mpsc::Sender<Vec<u8>>,
-}
-
-/// Reads that may wait for the decoder, besides the one being read and the one decoded.
-const READS_AHEAD: usize = 2;
-
-impl ReadAhead {
-    fn start(mut body: Box<dyn Read + Send>) -> Result<Self> {
-        let (filled_tx, filled) = std::sync::mpsc::sync_channel(READS_AHEAD);
-        let (empty, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        std::thread::Builder::new()
-            .name("qstream-read".into())
-            .spawn(move || loop {
-                let mut buf = empty_rx.try_recv().unwrap_or_else(|_| vec![0; READ_SIZE]);
-                let read = loop {
-                    match body.read(&mut buf) {
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        other => break other,
-                    }
-                };
-                // A read of 0 bytes (the end) and an error are both the last message.
-                let last = !matches!(read, Ok(n) if n > 0);
-                if filled_tx.send(read.map(|n| (buf, n))).is_err() || last {
-                    return;
-                }
-            })
-            .map_err(|e| Error::internal(format!("cannot start the reader thread: {e}")))?;
-        Ok(ReadAhead { filled, empty })
-    }
-
-    /// The next read: a buffer and how many of its bytes were read (0 at the end), or the
-    /// read's error.
-    fn next(&self) -> Result<std::io::Result<(Vec<u8>, usize)>> {
-        self.filled
-            .recv()
-            .map_err(|_| Error::internal("the reader thread stopped"))
-    }
-
-    /// Hands a buffer back for another read.
-    fn recycle(&self, buf: Vec<u8>) {
-        let _ = self.empty.send(buf);
-    }
 }
