@@ -2,7 +2,9 @@
 //! stdout as it arrives.
 //!
 //! The pipeline (DESIGN §1): `cli` → `config` → `request` → `transport` → `sse` → `protocol`
-//! → `event` → `sink`. `run` wires the stages together; each can be used on its own.
+//! → `event` → `sink`. `run` wires the stages together; each can be used on its own. Reads of
+//! the body come from `read_ahead`: this thread, or a second one once the network outpaces
+//! the decoder.
 
 pub mod cli;
 pub mod config;
