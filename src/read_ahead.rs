@@ -30,6 +30,8 @@ pub type Read1 = std::io::Result<(Vec<u8>, usize)>;
 pub struct Reads {
     body: Option<Box<dyn Read + Send>>,
     buf: Vec<u8>,
+    /// The last read found a backlog: read ahead from the next one on.
+    behind: bool,
     ahead: Option<ReadAhead>,
 }
 
@@ -38,12 +40,20 @@ impl Reads {
         Reads {
             body: Some(body),
             buf: vec![0; READ_SIZE],
+            behind: false,
             ahead: None,
         }
     }
 
     /// The next read. Reads are never cut short or reordered, whichever thread made them.
     pub fn next(&mut self) -> Result<Read1> {
+        // The switch happens here, after the read that found the backlog was handed out: if
+        // the thread cannot start, no byte read so far is lost.
+        if self.behind && self.ahead.is_none() {
+            if let Some(body) = self.body.take() {
+                self.ahead = Some(ReadAhead::start(body)?);
+            }
+        }
         if let Some(ahead) = &self.ahead {
             return ahead.next();
         }
@@ -51,6 +61,10 @@ impl Reads {
             return Err(Error::internal("the body was already handed over"));
         };
         let mut buf = std::mem::take(&mut self.buf);
+        if buf.is_empty() {
+            // The last buffer was not handed back (a caller that stopped early).
+            buf = vec![0; READ_SIZE];
+        }
         let n = loop {
             match body.read(&mut buf) {
                 Ok(n) => break n,
@@ -58,11 +72,7 @@ impl Reads {
                 Err(e) => return Ok(Err(e)),
             }
         };
-        if n >= AHEAD_AFTER {
-            if let Some(body) = self.body.take() {
-                self.ahead = Some(ReadAhead::start(body)?);
-            }
-        }
+        self.behind = n >= AHEAD_AFTER;
         Ok(Ok((buf, n)))
     }
 
@@ -188,5 +198,63 @@ impl Drop for ReadAhead {
     fn drop(&mut self) {
         self.shared.lock().main_done = true;
         self.shared.room.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out the given reads in order (each filled with its index), then the end.
+    struct Script(VecDeque<usize>, u8);
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(n) = self.0.pop_front() else {
+                return Ok(0);
+            };
+            self.1 += 1;
+            let n = n.min(buf.len());
+            buf[..n].fill(self.1);
+            Ok(n)
+        }
+    }
+
+    fn reads(sizes: &[usize]) -> Reads {
+        Reads::new(Box::new(Script(sizes.iter().copied().collect(), 0)))
+    }
+
+    #[test]
+    fn a_backlog_moves_reading_to_a_thread_without_losing_or_reordering() {
+        let mut r = reads(&[100, AHEAD_AFTER, 7, 200_000, 1, 3]);
+        let mut got = Vec::new();
+        loop {
+            let (buf, n) = r.next().expect("a read").expect("no error");
+            if n == 0 {
+                break;
+            }
+            assert!(buf[..n].iter().all(|&b| b == buf[0]));
+            got.push((buf[0], n, r.ahead.is_some()));
+            r.recycle(buf);
+        }
+        assert_eq!(
+            got,
+            [
+                (1, 100, false),
+                (2, AHEAD_AFTER, false),
+                (3, 7, true),
+                (4, 200_000, true),
+                (5, 1, true),
+                (6, 3, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_buffer_not_handed_back_is_replaced_not_taken_for_the_end() {
+        let mut r = reads(&[10, 20]);
+        let first = r.next().expect("a read").expect("no error");
+        let second = r.next().expect("a read").expect("no error");
+        assert_eq!((first.1, second.1), (10, 20));
     }
 }

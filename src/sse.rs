@@ -380,7 +380,10 @@ impl SseDecoder {
                 self.last_id.push_str(&text(value));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+                // A number too large for u64 is ignored, like any other bad value.
+                if let Some(ms) = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()) {
+                    self.retry = Some(ms);
+                }
             }
             _ => {}
         }
@@ -586,8 +589,11 @@ mod tests {
     #[test]
     fn retry_field_is_kept() {
         let mut dec = SseDecoder::default();
-        dec.feed::<LineTooLong>(b"retry: 500\n\nretry:\nretry: x1\n\n", &mut |_| Ok(()))
-            .expect("ok");
+        dec.feed::<LineTooLong>(
+            b"retry: 500\n\nretry:\nretry: x1\nretry: 99999999999999999999\n\n",
+            &mut |_| Ok(()),
+        )
+        .expect("ok");
         assert_eq!(dec.retry(), Some(500));
     }
 

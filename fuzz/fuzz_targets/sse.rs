@@ -146,7 +146,10 @@ fn reference(input: &[u8]) -> (Vec<Ev>, Option<u64>) {
             }
             "id" if !value.contains('\0') => last_id = value.into(),
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-                retry = value.parse().ok();
+                // Too large for u64: ignored, the earlier value stays.
+                if let Ok(ms) = value.parse() {
+                    retry = Some(ms);
+                }
             }
             _ => {}
         }
