@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use super::Text;
 
 /// Deeper nesting than this is left to serde_json (whose own limit is 128).
-pub(crate) const MAX_DEPTH: u32 = 64;
+const MAX_DEPTH: u32 = 64;
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;

@@ -61,14 +61,6 @@ pub(crate) struct List<T> {
     rest: Vec<T>,
 }
 
-impl<T> IntoIterator for List<T> {
-    type Item = T;
-    type IntoIter = std::iter::Chain<std::option::IntoIter<T>, std::vec::IntoIter<T>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.first.into_iter().chain(self.rest)
-    }
-}
-
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V<T>(std::marker::PhantomData<T>);
@@ -229,6 +221,22 @@ pub fn fast_reader_agrees(protocol: Protocol, data: &str) -> (bool, bool) {
     match protocol {
         Protocol::Compatible => compatible::fast_agrees(data),
         Protocol::Dashscope => dashscope::fast_agrees(data),
+    }
+}
+
+/// The fast reader's chunk (`read` into a default one) against serde_json's, compared field by
+/// field through `Debug`: whether they agree, and whether the fast reader read it at all.
+fn agrees<'a, C>(data: &'a str, read: impl FnOnce(&mut C, &'a str) -> Option<()>) -> (bool, bool)
+where
+    C: Default + fmt::Debug + Deserialize<'a>,
+{
+    let mut fast = C::default();
+    match read(&mut fast, data) {
+        None => (true, false),
+        Some(()) => match serde_json::from_str::<C>(data) {
+            Ok(slow) => (format!("{fast:?}") == format!("{slow:?}"), true),
+            Err(_) => (false, true),
+        },
     }
 }
 
