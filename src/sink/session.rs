@@ -1,0 +1,205 @@
+//! What every mode shares: the spinner, `--stats`, speech saved to WAV.
+
+use super::{Sink, Stats};
+use crate::error::{Error, Result};
+use crate::event::{Event, Usage};
+use crate::sse::SseEvent;
+
+/// Wraps the sink of the chosen mode with what every mode shares: the spinner while waiting
+/// for the first token (a terminal only), and the figures for `--stats`.
+pub struct Session {
+    inner: Box<dyn Sink>,
+    spinner: Option<indicatif::ProgressBar>,
+    start: std::time::Instant,
+    first_delta: Option<std::time::Instant>,
+    deltas: u64,
+    usage: Option<Usage>,
+    stats: bool,
+    quiet: bool,
+    request_id: Option<String>,
+    /// `--audio-out`, and a decoder to count speech bytes without it.
+    wav: Option<crate::wav::WavWriter>,
+    audio_count: crate::media::Base64Decoder,
+    scratch: Vec<u8>,
+}
+
+impl Session {
+    /// `spinner`: show one with this message (the caller decided stderr is a terminal).
+    pub fn new(inner: Box<dyn Sink>, spinner: Option<String>, stats: bool, quiet: bool) -> Self {
+        let spinner = spinner.map(|msg| {
+            let pb = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            {
+                pb.set_style(style);
+            }
+            pb.set_message(msg);
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            pb
+        });
+        Session {
+            inner,
+            spinner,
+            start: std::time::Instant::now(),
+            first_delta: None,
+            deltas: 0,
+            usage: None,
+            stats,
+            quiet,
+            request_id: None,
+            wav: None,
+            audio_count: Default::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Save speech to this WAV file.
+    pub fn with_wav(mut self, wav: Option<crate::wav::WavWriter>) -> Self {
+        self.wav = wav;
+        self
+    }
+
+    fn audio_piece(&mut self, choice: u32, data: &str) -> Result<()> {
+        let bytes = match (&mut self.wav, choice) {
+            (Some(w), 0) => w.push(data)?,
+            _ => {
+                self.scratch.clear();
+                self.audio_count
+                    .feed(data.as_bytes(), &mut self.scratch)
+                    .map_err(|_| Error::network("malformed stream: audio data is not base64"))?;
+                self.scratch.len()
+            }
+        };
+        if bytes == 0 {
+            // The piece did not complete a 4-character group: nothing to report yet.
+            return Ok(());
+        }
+        self.inner.audio(choice, bytes)
+    }
+
+    /// Close the WAV file and say what it holds.
+    fn finish_wav(&mut self) -> Result<()> {
+        if let Some(mut w) = self.wav.take() {
+            let bytes = w.finish()?;
+            if !self.quiet {
+                let line = format!(
+                    "audio: {bytes} bytes, {:.2} s of 24 kHz 16-bit mono written to {}",
+                    f64::from(bytes) / f64::from(crate::wav::SAMPLE_RATE * 2),
+                    w.path().display()
+                );
+                self.notice(&line);
+            }
+        }
+        Ok(())
+    }
+
+    /// The request ID, once known (a response header, or the stream itself).
+    pub fn set_request_id(&mut self, id: Option<String>) {
+        if id.is_some() {
+            self.request_id = id;
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    fn clear_spinner(&mut self) {
+        if let Some(pb) = self.spinner.take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn report(&self) -> Stats {
+        let end = std::time::Instant::now();
+        let total_s = (end - self.start).as_secs_f64();
+        let ttft_s = self.first_delta.map(|t| (t - self.start).as_secs_f64());
+        let output_tokens = self.usage.map(|u| u.output_tokens);
+        let output_tokens_per_s = match (self.first_delta, output_tokens) {
+            (Some(first), Some(n)) if (end - first).as_secs_f64() > 0.0 => {
+                Some(n as f64 / (end - first).as_secs_f64())
+            }
+            _ => None,
+        };
+        Stats {
+            ttft_s,
+            total_s,
+            deltas: self.deltas,
+            output_tokens,
+            output_tokens_per_s,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl Sink for Session {
+    fn event(&mut self, event: Event<'_>) -> Result<()> {
+        if event.is_delta() {
+            if self.first_delta.is_none() {
+                self.first_delta = Some(std::time::Instant::now());
+                self.clear_spinner();
+            }
+            self.deltas += 1;
+        } else if let Event::Usage(u) = &event {
+            self.usage = Some(*u);
+        }
+        if let Event::Audio { choice, data } = &event {
+            return self.audio_piece(*choice, data);
+        }
+        self.inner.event(event)
+    }
+
+    fn sse(&mut self, event: &SseEvent<'_>) -> Result<()> {
+        self.clear_spinner();
+        self.inner.sse(event)
+    }
+
+    fn wants_sse(&self) -> bool {
+        self.inner.wants_sse()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.clear_spinner();
+        self.inner.finish()?;
+        self.finish_wav()?;
+        if self.stats {
+            let report = self.report();
+            self.inner.stats(&report)?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()> {
+        self.clear_spinner();
+        self.inner.fail(error, usage)?;
+        self.finish_wav()?;
+        if self.stats && !error.is_quiet() {
+            if self.usage.is_none() {
+                self.usage = usage;
+            }
+            let report = self.report();
+            self.inner.stats(&report)?;
+        }
+        Ok(())
+    }
+
+    fn stats(&mut self, stats: &Stats) -> Result<()> {
+        self.inner.stats(stats)
+    }
+
+    fn notice(&mut self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.spinner {
+            Some(pb) => pb.suspend(|| self.inner.notice(line)),
+            None => self.inner.notice(line),
+        }
+    }
+}
