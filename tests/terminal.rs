@@ -366,3 +366,30 @@ fn help_is_grouped_and_version_prints() {
         format!("qstream {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// On a real pseudo-terminal (no force flag), the run sees a terminal: the reasoning is headed
+/// and the answer ends with a newline before the usage line.
+#[cfg(unix)]
+#[test]
+fn on_a_real_pty_the_terminal_layout_is_used() {
+    use common::pty::{run_in_pty, PtyOptions};
+    let replay = format!(
+        "{}/tests/fixtures/compatible_thinking.sse",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = run_in_pty(qstream().args(["--replay", &replay]), PtyOptions::default());
+    assert_eq!(run.status, Some(0), "{}", run.text());
+    let text = run.text();
+    assert!(text.contains("thinking"), "{text:?}");
+    assert!(text.contains("answer"), "{text:?}");
+    assert!(text.contains(ANSWER), "{text:?}");
+    // Piped instead: no headers, the bytes as they came.
+    let piped = run_in_pty(
+        qstream().args(["--replay", &replay]),
+        PtyOptions {
+            stdout_tty: false,
+            ..PtyOptions::default()
+        },
+    );
+    assert_eq!(String::from_utf8_lossy(&piped.stdout), ANSWER);
+}

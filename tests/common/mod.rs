@@ -4,6 +4,9 @@
 //! Only std (plus `serde_json`, a normal dependency of the crate) is used.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod pty;
+
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
