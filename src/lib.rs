@@ -13,6 +13,7 @@ pub mod event;
 pub mod media;
 pub mod protocol;
 mod read_ahead;
+pub mod render;
 pub mod request;
 pub mod sink;
 pub mod sse;
@@ -182,16 +183,19 @@ fn make_sink(config: &Config) -> Session {
         cli::Color::Auto => err_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     let inner: Box<dyn Sink> = match config.output {
-        OutputMode::Text => Box::new(TextSink::new(
-            unbuffered_stdout(),
-            std::io::stderr(),
-            TextStyle {
-                quiet: config.quiet,
-                reasoning: config.reasoning,
-                color,
-                terminal: out_tty && err_tty,
-            },
-        )),
+        OutputMode::Text => Box::new(
+            TextSink::new(
+                unbuffered_stdout(),
+                std::io::stderr(),
+                TextStyle {
+                    quiet: config.quiet,
+                    reasoning: config.reasoning,
+                    color,
+                    terminal: out_tty && err_tty,
+                },
+            )
+            .with_render(render::choose(config, &|name| std::env::var(name).ok())),
+        ),
         OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout())),
         OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout())),
     };
