@@ -26,6 +26,9 @@ complete -c qstream -l voice -d 'The voice for --audio-out' -r
 complete -c qstream -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
 stdout\t'Reasoning on stdout before the answer, inside <think>…</think>'
 hide\t'Keep thinking on but print none of it'"
+complete -c qstream -l render -d 'Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it streams' -r -f -a "auto\t'Render when stdout is a terminal and colour is allowed (NO_COLOR, TERM=dumb, --color never ask for plain)'
+markdown\t'Render also into a pipe or file (for `less -R`); width from COLUMNS, else 80'
+plain\t'Never render: the model\'s text as it came'"
 complete -c qstream -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour when the output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -42,6 +45,8 @@ complete -c qstream -l no-incremental -d 'dashscope: ask for cumulative output (
 complete -c qstream -l json -d 'Write one JSON object per event to stdout'
 complete -c qstream -l raw -d 'Write every SSE event as one JSON object per line, before protocol decoding'
 complete -c qstream -s q -l quiet -d 'Nothing on stderr but errors'
+complete -c qstream -s x -l extract -d 'Write only the contents of the first fenced code block, each line as it completes'
+complete -c qstream -l extract-last -d 'Write only the contents of the last fenced code block, when the answer ends'
 complete -c qstream -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
 complete -c qstream -l dry-run -d 'Print the request as a curl command and exit without sending it'
 complete -c qstream -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'
