@@ -25,7 +25,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
         "The first of the proxy variables that is set (either case) carries every request; NO_PROXY lists hosts reached directly, comma-separated without spaces.",
     ),
-    ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
+    ("NO_COLOR", "When set and not empty, no colour (unless --color always), and --render auto writes the answer as it came."),
+    ("QSTREAM_RENDER", "auto, markdown or plain when --render is not given."),
+    ("COLUMNS", "The width for --render markdown into a pipe or file (default 80)."),
+    ("COLORTERM", "truecolor or 24bit: code is highlighted in 24-bit colour, else with 256 colours."),
 ];
 
 const EXIT_STATUS: &[(&str, &str)] = &[
