@@ -393,6 +393,14 @@ pub fn user_message(words: &[String], stdin: Option<&str>) -> Option<String> {
     }
 }
 
+/// The file the key would be read from (whether or not the variable takes precedence).
+pub fn api_key_file(env: &dyn Env) -> Option<PathBuf> {
+    match env.var("DASHSCOPE_API_KEY_FILE_PATH") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => env.home().map(|h| h.join(".dashscope").join("api_key")),
+    }
+}
+
 /// The key, in the vendor SDK's order: the variable, the file it names, ~/.dashscope/api_key.
 pub fn api_key(env: &dyn Env) -> Result<ApiKey> {
     if let Some(k) = env.var("DASHSCOPE_API_KEY") {
