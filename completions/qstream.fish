@@ -26,7 +26,7 @@ complete -c qstream -l voice -d 'The voice for --audio-out' -r
 complete -c qstream -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
 stdout\t'Reasoning on stdout before the answer, inside <think>…</think>'
 hide\t'Keep thinking on but print none of it'"
-complete -c qstream -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour when the output is a terminal and NO_COLOR is not set'
+complete -c qstream -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow'
 always\t''
 never\t''"
 complete -c qstream -l connect-timeout -d 'Seconds to wait for a connection' -r

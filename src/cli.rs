@@ -47,7 +47,7 @@ pub enum Region {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
-    /// Colour when the output is a terminal and NO_COLOR is not set
+    /// Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow
     Auto,
     Always,
     Never,

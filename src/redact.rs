@@ -19,27 +19,39 @@ pub const MARKER: &str = "[redacted]";
 /// What a redacted URL password is written as (no `[]`: `curl` globs those).
 pub const URL_PASSWORD_MARKER: &str = "***";
 
-static SECRET: OnceLock<String> = OnceLock::new();
+/// The key, and a searcher for it built once (it runs on every delta).
+struct Secret {
+    text: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+static SECRET: OnceLock<Secret> = OnceLock::new();
 
 /// Register the API key for redaction from everything written afterwards. The first key
 /// registered stays: a process runs with one key.
 pub fn register(secret: &str) {
     // A very short "key" would redact ordinary words; real keys are far longer.
     if secret.len() >= 8 {
-        let _ = SECRET.set(secret.to_owned());
+        let _ = SECRET.set(Secret {
+            text: secret.to_owned(),
+            finder: memchr::memmem::Finder::new(secret.as_bytes()).into_owned(),
+        });
     }
 }
 
 fn secret() -> Option<&'static str> {
-    SECRET.get().map(String::as_str)
+    SECRET.get().map(|s| s.text.as_str())
+}
+
+/// Whether `text` holds the whole key.
+fn contains_key(text: &[u8]) -> bool {
+    SECRET.get().is_some_and(|s| s.finder.find(text).is_some())
 }
 
 /// `text` with every whole occurrence of the key replaced by [`MARKER`].
 pub fn redact(text: &str) -> Cow<'_, str> {
     match secret() {
-        Some(s) if memchr::memmem::find(text.as_bytes(), s.as_bytes()).is_some() => {
-            Cow::Owned(text.replace(s, MARKER))
-        }
+        Some(s) if contains_key(text.as_bytes()) => Cow::Owned(text.replace(s, MARKER)),
         _ => Cow::Borrowed(text),
     }
 }
@@ -95,7 +107,7 @@ impl Redactor {
             return text;
         };
         if self.held.is_empty()
-            && memchr::memmem::find(text.as_bytes(), s.as_bytes()).is_none()
+            && !contains_key(text.as_bytes())
             && tail_len(text.as_bytes(), s.as_bytes()) == 0
         {
             return text;

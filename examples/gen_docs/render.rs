@@ -26,6 +26,18 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The first of the proxy variables that is set (either case) carries every request; NO_PROXY lists hosts reached directly, comma-separated without spaces.",
     ),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
+    (
+        "CLICOLOR_FORCE",
+        "When set and not 0, colour even when stderr is not a terminal (unless NO_COLOR or --color never).",
+    ),
+    (
+        "CLICOLOR",
+        "0: no colour; 1: colour on a terminal even when TERM does not promise it.",
+    ),
+    (
+        "TERM",
+        "dumb or unset: no colour on a terminal (unless CLICOLOR=1 or CI is set).",
+    ),
 ];
 
 const EXIT_STATUS: &[(&str, &str)] = &[
