@@ -7,6 +7,7 @@
 //! the decoder.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -14,6 +15,7 @@ pub mod media;
 pub mod protocol;
 mod read_ahead;
 pub mod request;
+pub mod settings;
 pub mod sink;
 pub mod sse;
 pub mod transport;
@@ -71,8 +73,8 @@ fn read_stdin(cli: &Cli) -> Result<Stdin> {
 }
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
-    let stdin = read_stdin(cli)?;
-    let config = Config::from_cli(cli, env, stdin)?;
+    let (cli, stdin) = settings::fill_template(cli, read_stdin(cli)?);
+    let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
@@ -90,7 +92,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     };
     let source = match &config.replay {
         Some(path) => Source::Replay(path),
-        None => Source::Network(config::api_key(env)?),
+        None => Source::Network(settings::api_key(cli.key_source.as_ref(), env)?),
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
