@@ -80,7 +80,13 @@ where
         .map_err(Failure::Args)?;
 
     let path = config_path(&first, env);
+    // `config path` says where the file is, even one that is missing or broken.
+    let path_only = first
+        .subcommand_matches("config")
+        .and_then(|c| c.subcommand_name())
+        == Some("path");
     let file = match &path {
+        _ if path_only => None,
         Some((p, PathFrom::Default)) if !p.exists() => None,
         Some((p, _)) => Some(file::load(p, &keys, env.home().as_deref())?),
         None => None,
