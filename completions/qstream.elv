@@ -76,6 +76,11 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand config 'Show the settings in effect, the config file''s path, its roles or its profiles'
         }
         &'qstream;config'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand show 'Print every setting in effect for the options given, each with where it came from'
@@ -84,18 +89,38 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand profiles 'List the profiles the config file defines'
         }
         &'qstream;config;show'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'qstream;config;path'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'qstream;config;roles'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'qstream;config;profiles'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand -h 'Print help'
             cand --help 'Print help'
         }

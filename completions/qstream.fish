@@ -77,12 +77,27 @@ complete -c qstream -n "__fish_qstream_needs_command" -l allow-insecure-http -d 
 complete -c qstream -n "__fish_qstream_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qstream -n "__fish_qstream_needs_command" -s V -l version -d 'Print version'
 complete -c qstream -n "__fish_qstream_needs_command" -a "config" -d 'Show the settings in effect, the config file\'s path, its roles or its profiles'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "show" -d 'Print every setting in effect for the options given, each with where it came from'
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "path" -d 'Print the path of the config file that would be read'
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "roles" -d 'List the roles the config file defines'
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "profiles" -d 'List the profiles the config file defines'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s h -l help -d 'Print help'

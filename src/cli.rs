@@ -270,15 +270,15 @@ pub struct Cli {
     pub allow_insecure_http: bool,
 
     /// The config file to read instead of ~/.config/qstream/config.toml
-    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", help_heading = SETTINGS)]
+    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", hide_env_values = true, global = true, help_heading = SETTINGS)]
     pub config: Option<PathBuf>,
 
     /// Use the config file's [profiles.NAME] (region, workspace, key variable, defaults)
-    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", help_heading = SETTINGS)]
+    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", hide_env_values = true, global = true, help_heading = SETTINGS)]
     pub profile: Option<String>,
 
     /// Use the config file's [roles.NAME] (system message, prompt template, defaults)
-    #[arg(short = 'r', long, value_name = "NAME", help_heading = SETTINGS)]
+    #[arg(short = 'r', long, value_name = "NAME", global = true, help_heading = SETTINGS)]
     pub role: Option<String>,
 
     /// The role's prompt template (filled by the settings layer)

@@ -277,7 +277,7 @@ fn profiles_select_region_workspace_and_key_variable() {
     assert!(shown(&show, "workspace").ends_with("# profile cn (config.toml:9)"));
     assert!(show
         .stdout
-        .contains("# API key: env DASHSCOPE_API_KEY_CN, profile cn (not set)"));
+        .contains("# API key: env DASHSCOPE_API_KEY_CN (profile cn), not set;"));
 
     // The environment's workspace beats the profile's.
     let (mut cmd, _) = with_config(PROFILES);

@@ -71,7 +71,7 @@ fn show(s: &Settings, env: &dyn Env) -> String {
         }
     }
     head.push(format!(
-        "# API key: {} (never shown)",
+        "# API key: {}; the key itself is never shown",
         settings::key_origin(s.cli.key_source.as_ref(), env)
     ));
 

@@ -362,37 +362,32 @@ impl Env for Only<'_> {
 /// Where the key would come from, in words (never the key).
 pub fn key_origin(source: Option<&KeySource>, env: &dyn Env) -> String {
     let state = |set: bool| if set { "set" } else { "not set" };
-    match source {
-        Some(s) => {
-            let whose = if s.profile.is_empty() {
-                String::new()
-            } else {
-                format!(", profile {}", s.profile)
-            };
-            match (&s.env, &s.file) {
-                (Some(var), _) if env.var(var).is_some() => format!("env {var}{whose} (set)"),
-                (_, Some(path)) => format!(
-                    "file {}{whose} ({})",
-                    path.display(),
-                    if path.exists() { "exists" } else { "missing" }
-                ),
-                (Some(var), None) => format!("env {var}{whose} (not set)"),
-                (None, None) => "none".to_owned(),
-            }
+    let Some(s) = source else {
+        if env.var("DASHSCOPE_API_KEY").is_some() {
+            return "env DASHSCOPE_API_KEY, set".to_owned();
         }
-        None => {
-            if env.var("DASHSCOPE_API_KEY").is_some() {
-                "env DASHSCOPE_API_KEY (set)".to_owned()
-            } else if let Some(p) = env.var("DASHSCOPE_API_KEY_FILE_PATH") {
-                format!("file {p} (DASHSCOPE_API_KEY_FILE_PATH)")
-            } else {
-                let home = env.home().map(|h| h.join(".dashscope").join("api_key"));
-                match home {
-                    Some(p) if p.exists() => format!("file {}", p.display()),
-                    _ => format!("env DASHSCOPE_API_KEY ({})", state(false)),
-                }
-            }
+        if let Some(p) = env.var("DASHSCOPE_API_KEY_FILE_PATH") {
+            return format!("file {p} (DASHSCOPE_API_KEY_FILE_PATH)");
         }
+        return match env.home().map(|h| h.join(".dashscope").join("api_key")) {
+            Some(p) if p.exists() => format!("file {}", p.display()),
+            _ => "env DASHSCOPE_API_KEY, not set".to_owned(),
+        };
+    };
+    let whose = if s.profile.is_empty() {
+        "config file".to_owned()
+    } else {
+        format!("profile {}", s.profile)
+    };
+    match (&s.env, &s.file) {
+        (Some(var), _) if env.var(var).is_some() => format!("env {var} ({whose}), set"),
+        (_, Some(path)) => format!(
+            "file {} ({whose}), {}",
+            path.display(),
+            if path.exists() { "exists" } else { "missing" }
+        ),
+        (Some(var), None) => format!("env {var} ({whose}), {}", state(false)),
+        (None, None) => "none".to_owned(),
     }
 }
 
