@@ -29,7 +29,9 @@ fn body(out: &Output) -> Value {
     assert!(out.success(), "dry run failed: {}", out.stderr);
     let start = out.stdout.find("--data-raw '").expect("a body") + "--data-raw '".len();
     let end = out.stdout.rfind('\'').expect("closing quote");
-    serde_json::from_str(&out.stdout[start..end]).expect("JSON body")
+    // Shell single quotes: a quote inside is written '\''.
+    let text = out.stdout[start..end].replace("'\\''", "'");
+    serde_json::from_str(&text).expect("JSON body")
 }
 
 fn url(out: &Output) -> String {
@@ -668,4 +670,69 @@ fn the_key_is_in_no_output() {
     let out = serve(cmd.args(["-P", "cn"]), &server);
     assert_eq!(out.status, Some(3));
     assert!(!out.stderr.contains(SECRET_CN) && !out.stdout.contains(SECRET_CN));
+}
+
+/// The README's example config, and its `config show` capture.
+fn readme_example() -> (String, Vec<String>) {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("block end");
+    let prompt = "$ qstream -P cn -r reviewer config show\n";
+    let cap = readme.find(prompt).expect("a capture") + prompt.len();
+    let cap_end = cap + readme[cap..].find("```").expect("capture end");
+    let lines = readme[cap..cap_end]
+        .lines()
+        .skip(1) // the path
+        .map(String::from)
+        .collect();
+    (readme[start..end].to_owned(), lines)
+}
+
+#[test]
+fn the_readme_example_config_works_as_documented() {
+    let (toml, capture) = readme_example();
+    let (mut cmd, _) = with_config(&toml);
+    cmd.env("DASHSCOPE_API_KEY_CN", SECRET_CN);
+    let out = run(
+        cmd.args(["-P", "cn", "-r", "reviewer", "config", "show"]),
+        None,
+    );
+    assert!(out.success(), "{}", out.stderr);
+    // Every line of the capture is in the output (new options may add lines).
+    for line in &capture {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "README line {line:?} not in:\n{}",
+            out.stdout
+        );
+    }
+    let (mut cmd, _) = with_config(&toml);
+    let out = run(
+        cmd.args(["-P", "cn", "-r", "reviewer", "--dry-run", "focus on panics"]),
+        Some(b"+ x.unwrap()\n"),
+    );
+    let b = body(&out);
+    assert_eq!(b["model"], "qwen-max");
+    assert_eq!(b["enable_thinking"], true);
+    assert_eq!(b["temperature"], 0.7);
+    assert_eq!(
+        b["messages"][1]["content"],
+        "Review this change. focus on panics\n\n+ x.unwrap()\n"
+    );
+    assert!(out
+        .stdout
+        .contains("'X-DashScope-WorkSpace: ws-0123456789'"));
+    // The top level: a cheap model without thinking.
+    let (mut cmd, _) = with_config(&toml);
+    let b = body(&run(cmd.args(["--dry-run", "hi"]), None));
+    assert_eq!(b["model"], "qwen-flash");
+    assert_eq!(b["enable_thinking"], false);
+    let (mut cmd, _) = with_config(&toml);
+    let b = body(&run(
+        cmd.args(["-r", "translator", "--dry-run"]),
+        Some(b"bonjour"),
+    ));
+    assert_eq!(b["messages"][1]["content"], "Translate:\n\nbonjour");
+    assert_eq!(b["temperature"], 0.2);
 }
