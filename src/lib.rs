@@ -79,7 +79,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         let request = request::build(&config);
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
         let mut out = std::io::stdout().lock();
-        return writeln!(out, "{}", request::curl(&request))
+        let key = settings::key_expression(cli.key_source.as_ref());
+        return writeln!(out, "{}", request::curl_with_key(&request, &key))
             .and_then(|_| out.flush())
             .map_err(Error::output);
     }

@@ -263,6 +263,13 @@ fn profiles_select_region_workspace_and_key_variable() {
             "{}",
             out.stdout
         );
+        // The curl command reads the profile's variable.
+        assert!(
+            out.stdout
+                .contains("-H \"Authorization: Bearer $DASHSCOPE_API_KEY_CN\""),
+            "{}",
+            out.stdout
+        );
     }
     let (mut cmd, _) = with_config(PROFILES);
     cmd.env("QSTREAM_PROFILE", "cn");
@@ -484,6 +491,14 @@ fn file_errors_name_the_file_line_and_key() {
         &["stop: expected a list of strings, found boolean"],
     );
 
+    let (out, path) = failing("[profiles.p]\napi_key_env = \"A KEY\"\n", &["hi"]);
+    assert_config_error(
+        &out,
+        &path,
+        2,
+        &["api_key_env: expected the name of an environment variable"],
+    );
+
     let (out, path) = failing("params = 3\n", &["hi"]);
     assert_config_error(&out, &path, 1, &["params: expected a table"]);
 
@@ -523,6 +538,16 @@ fn a_key_in_the_file_is_refused_and_never_repeated() {
             line,
             &["never written in the config file", "api_key_env"],
         );
+        assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
+    }
+    // The key where a variable name or a file name belongs.
+    for text in [
+        format!("api_key_env = \"{SECRET}\"\n"),
+        format!("[profiles.p]\napi_key_file = \"{SECRET}\"\n"),
+    ] {
+        let (out, path) = failing(&text, &["hi"]);
+        let line = text.lines().count();
+        assert_config_error(&out, &path, line, &["not the key itself"]);
         assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
     }
     // Unquoted, the line is not TOML: the parser's message must not quote it either.

@@ -359,6 +359,21 @@ impl Env for Only<'_> {
     }
 }
 
+/// The key as a shell expression for `--dry-run`'s curl command: the profile's variable, or
+/// its file read by `cat`.
+pub fn key_expression(source: Option<&KeySource>) -> String {
+    match source {
+        Some(KeySource { env: Some(var), .. }) => format!("${var}"),
+        Some(KeySource {
+            file: Some(path), ..
+        }) => {
+            let path = path.display().to_string();
+            format!("$(cat '{}')", path.replace('\'', "'\\''"))
+        }
+        _ => "$DASHSCOPE_API_KEY".to_owned(),
+    }
+}
+
 /// Where the key would come from, in words (never the key).
 pub fn key_origin(source: Option<&KeySource>, env: &dyn Env) -> String {
     let state = |set: bool| if set { "set" } else { "not set" };
