@@ -1,6 +1,9 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! `settings` puts the config file's values (top level, profile, role) under the flags and
+//! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
+//!
 //! The pipeline (DESIGN §1): `cli` → `config` → `request` → `transport` → `sse` → `protocol`
 //! → `event` → `sink`. `run` wires the stages together; each can be used on its own. Reads of
 //! the body come from `read_ahead`: this thread, or a second one once the network outpaces

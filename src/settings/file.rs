@@ -125,7 +125,7 @@ impl Keys {
         self.keys.contains_key(key).then_some((key, false))
     }
 
-    /// The option's clap id for a canonical key and a value: `no_thinking` for `thinking = false`.
+    /// Every key with what it holds, in key order.
     pub fn ids(&self) -> impl Iterator<Item = (&str, &Key)> {
         self.keys.iter().map(|(k, v)| (k.as_str(), v))
     }

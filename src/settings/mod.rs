@@ -72,12 +72,11 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let keys = Keys::of(crate::cli::command());
-    let first = keys
-        .command()
-        .clone()
+    // Help, version and bad options end here, before any file is read.
+    let first = crate::cli::command()
         .try_get_matches_from(&args)
         .map_err(Failure::Args)?;
+    let keys = Keys::of(crate::cli::command());
 
     let path = config_path(&first, env);
     // `config path` says where the file is, even one that is missing or broken.
