@@ -91,7 +91,8 @@ usage line go to stderr. When stdin is not a terminal it is read too: the messag
 a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
 )]
 pub struct Cli {
     #[command(subcommand)]
