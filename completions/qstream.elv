@@ -53,6 +53,11 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand -H 'Extra request header (repeatable); replaces a default header of the same name'
             cand --header 'Extra request header (repeatable); replaces a default header of the same name'
             cand --workspace 'Workspace to bill and authorise against (X-DashScope-WorkSpace)'
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand --thinking 'Ask for the model''s reasoning (enable_thinking: true)'
             cand --no-thinking 'Ask for no reasoning (enable_thinking: false)'
             cand --enable-search 'Let the model search the web (enable_search: true)'
@@ -68,6 +73,56 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand config 'Show the settings in effect, the config file''s path, its roles or its profiles'
+        }
+        &'qstream;config'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'Print every setting in effect for the options given, each with where it came from'
+            cand path 'Print the path of the config file that would be read'
+            cand roles 'List the roles the config file defines'
+            cand profiles 'List the profiles the config file defines'
+        }
+        &'qstream;config;show'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;config;path'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;config;roles'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;config;profiles'= {
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
     ]
     $completions[$command]

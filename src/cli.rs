@@ -5,13 +5,14 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 const INPUT: &str = "Input";
 const MODEL: &str = "Model";
 const PROTOCOL: &str = "Protocol";
 const OUTPUT: &str = "Output";
 const NETWORK: &str = "Network";
+const SETTINGS: &str = "Settings";
 
 pub const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -21,6 +22,14 @@ Examples:
   qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
+  qstream -r reviewer < change.diff
+  qstream -P cn config show
+  qstream -- config my router          (a prompt whose first word names a subcommand)
+
+Settings come from flags, then environment variables, then the role (-r), then the profile
+(-P), then the top level of the config file ($QSTREAM_CONFIG, else
+$XDG_CONFIG_HOME/qstream/config.toml, else ~/.config/qstream/config.toml), then the built-in
+defaults. `qstream config show` prints each setting in effect and where it came from.
 
 The API key is read from DASHSCOPE_API_KEY, else from the file named by
 DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
@@ -71,7 +80,7 @@ pub enum MediaKind {
     Video,
 }
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "qstream",
     version,
@@ -81,9 +90,14 @@ pub enum MediaKind {
 usage line go to stderr. When stdin is not a terminal it is read too: the message is PROMPT, \
 a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
-    max_term_width = 100
+    max_term_width = 100,
+    disable_help_subcommand = true,
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The prompt; its words are joined by spaces. `-` means: read the prompt from stdin only.
     #[arg(value_name = "PROMPT", help_heading = INPUT)]
     pub prompt: Vec<String>,
@@ -255,6 +269,59 @@ pub struct Cli {
     /// Allow plain http:// to hosts other than loopback
     #[arg(long, help_heading = NETWORK)]
     pub allow_insecure_http: bool,
+
+    /// The config file to read instead of ~/.config/qstream/config.toml
+    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", hide_env_values = true, global = true, help_heading = SETTINGS)]
+    pub config: Option<PathBuf>,
+
+    /// Use the config file's [profiles.NAME] (region, workspace, key variable, defaults)
+    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", hide_env_values = true, global = true, help_heading = SETTINGS)]
+    pub profile: Option<String>,
+
+    /// Use the config file's [roles.NAME] (system message, prompt template, defaults)
+    #[arg(short = 'r', long, value_name = "NAME", global = true, help_heading = SETTINGS)]
+    pub role: Option<String>,
+
+    /// The role's prompt template (filled by the settings layer)
+    #[arg(skip)]
+    pub template: Option<String>,
+
+    /// Where the profile says the key is (filled by the settings layer)
+    #[arg(skip)]
+    pub key_source: Option<KeySource>,
+}
+
+/// A profile's own place for the API key, instead of DASHSCOPE_API_KEY.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeySource {
+    pub profile: String,
+    /// The variable that holds the key (`api_key_env`).
+    pub env: Option<String>,
+    /// The file that holds the key (`api_key_file`).
+    pub file: Option<PathBuf>,
+}
+
+/// The front doors besides the bare `qstream [OPTIONS] [PROMPT]...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Show the settings in effect, the config file's path, its roles or its profiles
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting in effect for the options given, each with where it came from
+    Show,
+    /// Print the path of the config file that would be read
+    Path,
+    /// List the roles the config file defines
+    Roles,
+    /// List the profiles the config file defines
+    Profiles,
 }
 
 /// The clap command, for the man page and completions.
@@ -268,9 +335,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    from_matches(&command().try_get_matches_from(args)?)
+}
+
+/// The `Cli` of parsed arguments, with the attachments in command-line order.
+pub fn from_matches(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let matches = command().try_get_matches_from(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut cli = Cli::from_arg_matches(matches)?;
     let mut media = Vec::new();
     for (id, kind) in [
         ("image", MediaKind::Image),

@@ -1,12 +1,16 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! `settings` puts the config file's values (top level, profile, role) under the flags and
+//! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
+//!
 //! The pipeline (DESIGN §1): `cli` → `config` → `request` → `transport` → `sse` → `protocol`
 //! → `event` → `sink`. `run` wires the stages together; each can be used on its own. Reads of
 //! the body come from `read_ahead`: this thread, or a second one once the network outpaces
 //! the decoder.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -17,6 +21,7 @@ mod read_ahead;
 mod record;
 pub mod redact;
 pub mod request;
+pub mod settings;
 pub mod sink;
 pub mod sse;
 pub mod transport;
@@ -76,28 +81,29 @@ fn read_stdin(cli: &Cli) -> Result<Stdin> {
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let terminals = sink::stdio::init();
-    let stdin = read_stdin(cli)?;
-    let config = Config::from_cli(cli, env, stdin)?;
+    let (cli, stdin) = settings::fill_template(cli, read_stdin(cli)?);
+    let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
         let mut out = sink::stdio::Stdout(std::io::stdout().lock());
-        let curl = request::curl(&request);
+        let key = settings::key_expression(cli.key_source.as_ref());
+        let curl = request::curl_with_key(&request, &key);
         return writeln!(out, "{}", redact::url_passwords(&curl))
             .and_then(|_| out.flush())
             .map_err(Error::output);
     }
-    check_files(cli, &config, env)?;
+    check_files(&cli, &config, env)?;
     let source = match &config.replay {
         Some(path) => {
             // Nothing is sent, but a recording may hold the key all the same.
-            if let Ok(key) = config::api_key(env) {
+            if let Ok(key) = settings::api_key(cli.key_source.as_ref(), env) {
                 redact::register(key.expose());
             }
             Source::Replay(path)
         }
         None => {
-            let key = config::api_key(env)?;
+            let key = settings::api_key(cli.key_source.as_ref(), env)?;
             redact::register(key.expose());
             Source::Network(key)
         }
@@ -149,11 +155,13 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
 fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
     use files::Named;
     let key_file = config::api_key_file(env);
+    let profile_key_file = cli.key_source.as_ref().and_then(|k| k.file.as_deref());
     let mut inputs: Vec<Named<'_>> = [
         ("--replay", config.replay.as_deref()),
         ("--messages", cli.messages.as_deref()),
         ("--tools", cli.tools.as_deref()),
         ("the API key file", key_file.as_deref()),
+        ("the API key file", profile_key_file),
     ]
     .into_iter()
     .filter_map(|(what, path)| Some(Named { what, path: path? }))
