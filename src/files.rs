@@ -46,12 +46,44 @@ fn file_id(_meta: &std::fs::Metadata, path: &Path) -> Option<Identity> {
     std::fs::canonicalize(path).ok().map(Identity::New)
 }
 
-/// Refuse (exit 2) when an output is the same file as an input or as another output.
+/// stdout, when it is a regular file (`> out`): an output like the others.
+fn stdout_identity() -> Option<Identity> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+        let meta = std::fs::File::from(fd).metadata().ok()?;
+        meta.is_file()
+            .then(|| file_id(&meta, Path::new("")))
+            .flatten()
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Refuse (exit 2) when an output (stdout included, when it is a file) is the same file as an
+/// input or as another output.
 pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> Result<()> {
     let ids = |list: &[Named<'_>]| -> Vec<Option<Identity>> {
         list.iter().map(|n| identity(n.path)).collect()
     };
     let (in_ids, out_ids) = (ids(inputs), ids(outputs));
+    if let Some(id) = stdout_identity() {
+        let clash = inputs
+            .iter()
+            .zip(&in_ids)
+            .chain(outputs.iter().zip(&out_ids))
+            .find(|(_, other)| other.as_ref() == Some(&id));
+        if let Some((other, _)) = clash {
+            return Err(Error::usage(format!(
+                "stdout and {} {} are the same file: it would be overwritten",
+                other.what,
+                other.path.display()
+            )));
+        }
+    }
     for (i, out) in outputs.iter().enumerate() {
         let Some(id) = &out_ids[i] else { continue };
         let clash = inputs

@@ -475,6 +475,33 @@ fn no_output_file_overwrites_an_input_or_another_output() {
     refused(&out);
     assert_eq!(std::fs::read_to_string(&key_file).expect("read"), KEY);
 
+    // stdout redirected to the recording (`--record out > out`), or to the replayed file.
+    for (flag, path) in [("--record", dir.join("out.sse")), ("--replay", sse.clone())] {
+        if flag == "--record" {
+            std::fs::write(&path, "").expect("write");
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        let out = qstream()
+            .arg(flag)
+            .arg(&path)
+            .args(if flag == "--record" {
+                vec!["--replay".into(), sse.clone()]
+            } else {
+                vec![]
+            })
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("stdout and"), "{stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&sse).expect("read"), original);
+
     // /dev/null twice is fine: not a regular file.
     let out = run(
         qstream()
@@ -536,6 +563,22 @@ fn the_usage_line_starts_a_line_when_stdout_and_stderr_share_a_file_or_pipe() {
         text,
         "Hello, world\nusage: input 5, output 7, total 12 tokens\n"
     );
+
+    // An error after part of the answer: the error line starts a line too.
+    let cut = dir.join("cut.sse");
+    std::fs::write(&cut, delta_chunk("content", "Hello")).expect("write");
+    let path = dir.join("out-cut");
+    let file = File::create(&path).expect("create");
+    let status = qstream()
+        .arg("--replay")
+        .arg(&cut)
+        .stdout(Stdio::from(file.try_clone().expect("clone")))
+        .stderr(Stdio::from(file))
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(7));
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.starts_with("Hello\nqstream: "), "{text:?}");
 
     // Separate pipes: stdout keeps its exact bytes, no newline added anywhere.
     let out = run(qstream().arg("--replay").arg(&replay), None);
