@@ -3,7 +3,7 @@ complete -c qstream -l messages -d 'Earlier turns: a JSON array of {"role", "con
 complete -c qstream -l image -d 'Attach an image: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
-complete -c qstream -s m -l model -d 'Model name' -r
+complete -c qstream -s m -l model -d 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]' -r
 complete -c qstream -l temperature -d 'Sampling temperature' -r
 complete -c qstream -l top-p -d 'Nucleus sampling threshold' -r
 complete -c qstream -l top-k -d 'Sample from the K most likely tokens' -r
@@ -14,9 +14,9 @@ complete -c qstream -l presence-penalty -d 'Presence penalty (-2.0 to 2.0)' -r
 complete -c qstream -l tools -d 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)' -r -F
 complete -c qstream -l tool-choice -d 'Whether to call a tool: auto, none, or the name of the function to call' -r
 complete -c qstream -s o -l param -d 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)' -r
-complete -c qstream -l protocol -d 'Wire protocol [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
+complete -c qstream -l protocol -d 'Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
 dashscope\t'DashScope native: {base}/services/aigc/text-generation/generation'"
-complete -c qstream -l region -d 'Region whose endpoint to use when no base URL is given' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
+complete -c qstream -l region -d 'Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
 cn\t'Mainland China (Beijing): dashscope.aliyuncs.com'"
 complete -c qstream -l base-url -d 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1' -r
 complete -c qstream -l replay -d 'Read a recorded response body from FILE (`-` = stdin) instead of the network' -r -F
@@ -31,10 +31,11 @@ always\t''
 never\t''"
 complete -c qstream -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c qstream -l timeout -d 'Seconds without a byte from the server before giving up' -r
-complete -c qstream -l max-time -d 'Seconds the whole request may take (default: no limit)' -r
+complete -c qstream -l max-time -d 'Seconds the whole request may take, retries and their waits included (default: no limit)' -r
 complete -c qstream -l retries -d 'Retries after a connect failure, HTTP 429 or 5xx, before any output' -r
 complete -c qstream -s H -l header -d 'Extra request header (repeatable); replaces a default header of the same name' -r
-complete -c qstream -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace)' -r
+complete -c qstream -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]' -r
+complete -c qstream -s n -l no-stdin -d 'Never read stdin, even when it is not a terminal (for loops that read a list from it)'
 complete -c qstream -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
 complete -c qstream -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
 complete -c qstream -l enable-search -d 'Let the model search the web (enable_search: true)'

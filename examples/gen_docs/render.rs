@@ -12,6 +12,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("QSTREAM_MODEL", "The model when -m is not given (default qwen-plus)."),
     ("QSTREAM_PROTOCOL", "compatible or dashscope, when --protocol is not given."),
+    ("QSTREAM_REGION", "intl or cn, when --region is not given."),
     (
         "DASHSCOPE_COMPATIBLE_BASE_URL",
         "Base URL of the compatible protocol (default https://dashscope-intl.aliyuncs.com/compatible-mode/v1).",
@@ -23,7 +24,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("DASHSCOPE_WORKSPACE", "The workspace when --workspace is not given."),
     (
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
-        "The first of the proxy variables that is set (either case) carries every request; NO_PROXY lists hosts reached directly, comma-separated without spaces.",
+        "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, comma-separated without spaces.",
     ),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
 ];
@@ -34,10 +35,13 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "The stream finished (also when the reader closed stdout early, as | head does).",
     ),
     ("1", "Internal error."),
-    ("2", "Usage: bad option, no prompt, unreadable input file."),
+    (
+        "2",
+        "Usage: bad option, no prompt, unreadable input file, a malformed base URL, stdin over 64 MiB or not UTF-8, a media file that is not of the kind its flag names, an unusable proxy setting.",
+    ),
     (
         "3",
-        "Authentication or configuration: no API key, HTTP 401 or 403, a redirect (a wrong base URL).",
+        "Authentication or configuration: no API key, an unusable key or key file, HTTP 401 or 403, a redirect (a wrong base URL).",
     ),
     (
         "4",
@@ -72,8 +76,12 @@ const EXAMPLES: &[(&str, &str)] = &[
         "Let the model think; keep only the answer.",
     ),
     (
-        "qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'",
+        "qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'",
         "Events as JSON lines.",
+    ),
+    (
+        "while read -r f; do qstream -n \"summarise $f\"; done < list",
+        "-n: leave stdin (the list) to the loop.",
     ),
     (
         "qstream --protocol dashscope --region cn \"hello\"",
