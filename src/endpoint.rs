@@ -78,9 +78,14 @@ const PROXY_VARS: [&str; 6] = [
 /// The proxy for a request to `url`: none for a loopback target (the key must not travel to
 /// a proxy, over plain http least of all), else the first proxy variable that is set, which
 /// must be usable (HTTP, HTTPS or SOCKS): a setting that cannot be used is an error, never a
-/// reason to connect around it. `NO_PROXY` is honoured by the agent.
+/// reason to connect around it. A host `NO_PROXY` names is reached directly.
 pub fn proxy(url: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<ureq::Proxy>> {
-    if is_loopback(&host(url)) {
+    let host = host(url);
+    if is_loopback(&host) {
+        return Ok(None);
+    }
+    let no_proxy = var("NO_PROXY").or_else(|| var("no_proxy"));
+    if no_proxy.is_some_and(|list| no_proxy_matches(&list, &host)) {
         return Ok(None);
     }
     let Some((name, value)) = PROXY_VARS.iter().find_map(|name| {
@@ -108,6 +113,27 @@ pub fn proxy(url: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<u
     ureq::Proxy::new(value)
         .map(Some)
         .map_err(|e| unusable(e.to_string()))
+}
+
+/// Whether a `NO_PROXY` list names `host`, as curl reads it: `*` is every host; an entry
+/// (with or without a leading `*.` or `.`) matches that name and the names under it.
+fn no_proxy_matches(list: &str, host: &str) -> bool {
+    list.split(',').map(str::trim).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let name = entry
+            .trim_start_matches('*')
+            .trim_start_matches('.')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        !name.is_empty()
+            && (host == name
+                || host
+                    .strip_suffix(name)
+                    .is_some_and(|rest| rest.ends_with('.')))
+    })
 }
 
 #[cfg(test)]
@@ -191,5 +217,27 @@ mod tests {
         assert!(proxy("https://example.com/v1", &env(&[]))
             .expect("ok")
             .is_none());
+        // Whitespace around the value is not a reason to go direct.
+        let spaced = env(&[("ALL_PROXY", " socks5h://127.0.0.1:1080 ")]);
+        assert!(proxy("https://example.com/v1", &spaced)
+            .expect("ok")
+            .is_some());
+        let except = env(&[
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("NO_PROXY", "internal, .corp.example ,*.aliyuncs.com"),
+        ]);
+        for (url, direct) in [
+            ("https://dashscope-intl.aliyuncs.com/v1", true),
+            ("https://internal/v1", true),
+            ("https://api.internal/v1", true),
+            ("https://x.corp.example/v1", true),
+            ("https://example.com/v1", false),
+            ("https://notinternal/v1", false),
+        ] {
+            let p = proxy(url, &except).expect("ok");
+            assert_eq!(p.is_none(), direct, "{url}");
+        }
+        let all = env(&[("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "*")]);
+        assert!(proxy("https://example.com/v1", &all).expect("ok").is_none());
     }
 }

@@ -77,8 +77,6 @@ pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    // The check above found the variable usable; the agent reads it again with `NO_PROXY`.
-    let proxy = proxy.and_then(|_| ureq::Proxy::try_from_env());
     Ok(agent_with(net, proxy))
 }
 

@@ -24,7 +24,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("DASHSCOPE_WORKSPACE", "The workspace when --workspace is not given."),
     (
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
-        "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, comma-separated without spaces.",
+        "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, each with the names under it (comma-separated; * for all).",
     ),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
 ];
