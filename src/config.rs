@@ -528,7 +528,7 @@ fn read_key_file(path: &Path) -> std::result::Result<String, KeyFileError> {
     }
     String::from_utf8(bytes).map_err(|e| {
         KeyFileError::Other(format!(
-            "it is not UTF-8 text (invalid byte at byte {})",
+            "it is not UTF-8 text (invalid at byte {}, counting from 0)",
             e.utf8_error().valid_up_to()
         ))
     })

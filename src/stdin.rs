@@ -58,7 +58,7 @@ pub fn read_capped(input: impl Read) -> Result<String> {
     }
     String::from_utf8(bytes).map_err(|e| {
         Error::usage(format!(
-            "stdin is not UTF-8 text: invalid byte at byte {} (0-based); convert it first, e.g. with iconv",
+            "stdin is not UTF-8 text: invalid at byte {} (counting from 0); convert it first, e.g. with iconv",
             e.utf8_error().valid_up_to()
         ))
     })
