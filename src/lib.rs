@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod media;
@@ -21,6 +22,7 @@ pub mod request;
 pub mod settings;
 pub mod sink;
 pub mod sse;
+mod stdin;
 pub mod transport;
 pub mod wav;
 
@@ -30,7 +32,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::Cli;
-use crate::config::{Config, Env, OutputMode, ProcessEnv, Stdin};
+use crate::config::{Config, Env, OutputMode, ProcessEnv};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
 use crate::read_ahead::Reads;
@@ -57,26 +59,8 @@ pub fn main_with_args(cli: Cli) -> u8 {
     }
 }
 
-/// Read stdin for the prompt unless it is a terminal or is the replay itself.
-fn read_stdin(cli: &Cli) -> Result<Stdin> {
-    // A replay sends nothing, so it reads no prompt (`--replay -` reads the recording there).
-    let messages_stdin = cli.messages.as_deref() == Some(Path::new("-"));
-    let stdin = std::io::stdin();
-    if cli.replay.is_some() || (stdin.is_terminal() && !messages_stdin) {
-        return Ok(Stdin::default());
-    }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
-    Ok(Stdin {
-        text: Some(String::from_utf8_lossy(&bytes).into_owned()),
-    })
-}
-
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
-    let (cli, stdin) = settings::fill_template(cli, read_stdin(cli)?);
+    let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
     let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
@@ -154,7 +138,7 @@ fn open(
         Source::Replay(path) => Ok((open_replay(path)?, None)),
         Source::Network(key) => {
             let request = request::build(config);
-            let agent = transport::agent(&config.network);
+            let agent = transport::agent_for(&config.network, &request.url)?;
             let opened = transport::open(
                 &agent,
                 &request,
@@ -203,7 +187,7 @@ fn make_sink(config: &Config) -> Session {
     };
     let spinner = (err_tty && !config.quiet && config.replay.is_none())
         .then(|| format!("{} …", config.model));
-    Session::new(inner, spinner, config.stats, config.quiet)
+    Session::new(inner, spinner, config.stats, config.quiet).live(config.replay.is_none())
 }
 
 /// Stdout without std's line buffering: the sinks buffer and flush themselves, and a
@@ -223,9 +207,16 @@ fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
         return Ok(Box::new(std::io::stdin()));
     }
-    File::open(path)
-        .map(|f| Box::new(f) as Box<dyn Read + Send>)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
+    let file = File::open(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    // Opening a directory works; reading it fails later, as if the network had.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::usage(format!(
+            "cannot replay {}: it is a directory",
+            path.display()
+        )));
+    }
+    Ok(Box::new(file))
 }
 
 /// The loop: read what has arrived, record it, decode it, hand it to the sink, flush, and
