@@ -38,7 +38,7 @@ _qstream() {
 
     case "${cmd}" in
         qstream)
-            opts="-s -m -o -q -H -P -r -h -V --system --messages --image --audio --video --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --tools --tool-choice --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --color --stats --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --config --profile --role --help --version config"
+            opts="-n -s -m -o -q -H -P -r -h -V --no-stdin --system --messages --image --audio --video --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --tools --tool-choice --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --color --stats --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --config --profile --role --help --version config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qstream_global_optspecs
-    string join \n s/system= messages= image= audio= video= m/model= thinking no-thinking temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= enable-search tools= tool-choice= o/param= protocol= region= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
+    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= enable-search tools= tool-choice= o/param= protocol= region= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
 end
 
 function __fish_qstream_needs_command
@@ -29,7 +29,7 @@ complete -c qstream -n "__fish_qstream_needs_command" -l messages -d 'Earlier tu
 complete -c qstream -n "__fish_qstream_needs_command" -l image -d 'Attach an image: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
-complete -c qstream -n "__fish_qstream_needs_command" -s m -l model -d 'Model name' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s m -l model -d 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l temperature -d 'Sampling temperature' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l top-p -d 'Nucleus sampling threshold' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l top-k -d 'Sample from the K most likely tokens' -r
@@ -40,9 +40,9 @@ complete -c qstream -n "__fish_qstream_needs_command" -l presence-penalty -d 'Pr
 complete -c qstream -n "__fish_qstream_needs_command" -l tools -d 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)' -r -F
 complete -c qstream -n "__fish_qstream_needs_command" -l tool-choice -d 'Whether to call a tool: auto, none, or the name of the function to call' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s o -l param -d 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)' -r
-complete -c qstream -n "__fish_qstream_needs_command" -l protocol -d 'Wire protocol [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
+complete -c qstream -n "__fish_qstream_needs_command" -l protocol -d 'Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
 dashscope\t'DashScope native: {base}/services/aigc/text-generation/generation'"
-complete -c qstream -n "__fish_qstream_needs_command" -l region -d 'Region whose endpoint to use when no base URL is given' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
+complete -c qstream -n "__fish_qstream_needs_command" -l region -d 'Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
 cn\t'Mainland China (Beijing): dashscope.aliyuncs.com'"
 complete -c qstream -n "__fish_qstream_needs_command" -l base-url -d 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l replay -d 'Read a recorded response body from FILE (`-` = stdin) instead of the network' -r -F
@@ -57,13 +57,14 @@ always\t''
 never\t''"
 complete -c qstream -n "__fish_qstream_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l timeout -d 'Seconds without a byte from the server before giving up' -r
-complete -c qstream -n "__fish_qstream_needs_command" -l max-time -d 'Seconds the whole request may take (default: no limit)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l max-time -d 'Seconds the whole request may take, retries and their waits included (default: no limit)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l retries -d 'Retries after a connect failure, HTTP 429 or 5xx, before any output' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s H -l header -d 'Extra request header (repeatable); replaces a default header of the same name' -r
-complete -c qstream -n "__fish_qstream_needs_command" -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
 complete -c qstream -n "__fish_qstream_needs_command" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s n -l no-stdin -d 'Never read stdin, even when it is not a terminal (for loops that read a list from it)'
 complete -c qstream -n "__fish_qstream_needs_command" -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
 complete -c qstream -n "__fish_qstream_needs_command" -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
 complete -c qstream -n "__fish_qstream_needs_command" -l enable-search -d 'Let the model search the web (enable_search: true)'

@@ -19,7 +19,7 @@ Examples:
   qstream \"Who are you?\"
   git diff | qstream \"review this diff\"
   qstream --thinking -m qwen-plus \"Is 9.11 larger than 9.9?\"
-  qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'
+  qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
   qstream -r reviewer < change.diff
@@ -102,6 +102,10 @@ pub struct Cli {
     #[arg(value_name = "PROMPT", help_heading = INPUT)]
     pub prompt: Vec<String>,
 
+    /// Never read stdin, even when it is not a terminal (for loops that read a list from it)
+    #[arg(short = 'n', long, help_heading = INPUT)]
+    pub no_stdin: bool,
+
     /// System message
     #[arg(short = 's', long, value_name = "TEXT", help_heading = INPUT)]
     pub system: Option<String>,
@@ -126,9 +130,9 @@ pub struct Cli {
     #[arg(skip)]
     pub media: Vec<(MediaKind, String)>,
 
-    /// Model name
-    #[arg(short = 'm', long, env = "QSTREAM_MODEL", hide_env_values = true, default_value = "qwen-plus", help_heading = MODEL)]
-    pub model: String,
+    /// Model name [env: QSTREAM_MODEL] [default: qwen-plus]
+    #[arg(short = 'm', long, value_name = "MODEL", help_heading = MODEL)]
+    pub model: Option<String>,
 
     /// Ask for the model's reasoning (enable_thinking: true)
     #[arg(long, overrides_with = "no_thinking", help_heading = MODEL)]
@@ -182,13 +186,13 @@ pub struct Cli {
     #[arg(short = 'o', long = "param", value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = MODEL)]
     pub params: Vec<String>,
 
-    /// Wire protocol [default: compatible; a replay detects it]
-    #[arg(long, value_enum, env = "QSTREAM_PROTOCOL", hide_env_values = true, help_heading = PROTOCOL)]
+    /// Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]
+    #[arg(long, value_enum, help_heading = PROTOCOL)]
     pub protocol: Option<Protocol>,
 
-    /// Region whose endpoint to use when no base URL is given
-    #[arg(long, value_enum, default_value = "intl", help_heading = PROTOCOL)]
-    pub region: Region,
+    /// Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]
+    #[arg(long, value_enum, help_heading = PROTOCOL)]
+    pub region: Option<Region>,
 
     /// Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1
     #[arg(long, value_name = "URL", help_heading = PROTOCOL)]
@@ -250,7 +254,7 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value = "120", help_heading = NETWORK)]
     pub timeout: f64,
 
-    /// Seconds the whole request may take (default: no limit)
+    /// Seconds the whole request may take, retries and their waits included (default: no limit)
     #[arg(long, value_name = "SECS", help_heading = NETWORK)]
     pub max_time: Option<f64>,
 
@@ -262,8 +266,8 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append, help_heading = NETWORK)]
     pub headers: Vec<String>,
 
-    /// Workspace to bill and authorise against (X-DashScope-WorkSpace)
-    #[arg(long, value_name = "ID", env = "DASHSCOPE_WORKSPACE", hide_env_values = true, help_heading = NETWORK)]
+    /// Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]
+    #[arg(long, value_name = "ID", help_heading = NETWORK)]
     pub workspace: Option<String>,
 
     /// Allow plain http:// to hosts other than loopback
@@ -325,6 +329,33 @@ pub enum ConfigAction {
 }
 
 /// The clap command, for the man page and completions.
+/// Options whose variable `Config` reads itself (so that an empty value counts as unset and an
+/// invalid one names the variable): the option's id and its variable. The settings layer counts
+/// a set variable as given, as it does clap's own `env`.
+pub const ENV_READ_BY_CONFIG: &[(&str, &str)] = &[
+    ("model", "QSTREAM_MODEL"),
+    ("protocol", "QSTREAM_PROTOCOL"),
+    ("region", "QSTREAM_REGION"),
+    ("workspace", "DASHSCOPE_WORKSPACE"),
+];
+
+/// The built-in defaults that `Config` applies itself (the options have no clap default, so
+/// that a variable can be told from a default): what `config show` reports as `default`.
+pub const DEFAULT_MODEL: &str = "qwen-plus";
+pub const DEFAULTS_APPLIED_BY_CONFIG: &[(&str, &str)] = &[
+    ("model", DEFAULT_MODEL),
+    ("protocol", "compatible"),
+    ("region", "intl"),
+];
+
+/// The variable `Config` reads for option `id`, if any.
+pub fn env_read_by_config(id: &str) -> Option<&'static str> {
+    ENV_READ_BY_CONFIG
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, var)| *var)
+}
+
 pub fn command() -> clap::Command {
     Cli::command()
 }

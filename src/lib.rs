@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod event;
 mod files;
@@ -24,16 +25,17 @@ pub mod request;
 pub mod settings;
 pub mod sink;
 pub mod sse;
+mod stdin;
 pub mod transport;
 pub mod wav;
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::Cli;
-use crate::config::{Config, Env, OutputMode, ProcessEnv, Stdin};
+use crate::config::{Config, Env, OutputMode, ProcessEnv};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
 use crate::read_ahead::Reads;
@@ -61,27 +63,9 @@ pub fn main_with_args(cli: Cli) -> u8 {
     }
 }
 
-/// Read stdin for the prompt unless it is a terminal or is the replay itself.
-fn read_stdin(cli: &Cli) -> Result<Stdin> {
-    // A replay sends nothing, so it reads no prompt (`--replay -` reads the recording there).
-    let messages_stdin = cli.messages.as_deref() == Some(Path::new("-"));
-    let stdin = std::io::stdin();
-    if cli.replay.is_some() || (stdin.is_terminal() && !messages_stdin) {
-        return Ok(Stdin::default());
-    }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
-    Ok(Stdin {
-        text: Some(String::from_utf8_lossy(&bytes).into_owned()),
-    })
-}
-
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let terminals = sink::stdio::init();
-    let (cli, stdin) = settings::fill_template(cli, read_stdin(cli)?);
+    let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
     let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
@@ -215,7 +199,7 @@ fn open(
         Source::Replay(path) => Ok((open_replay(path)?, None)),
         Source::Network(key) => {
             let request = request::build(config);
-            let agent = transport::agent(&config.network);
+            let agent = transport::agent_for(&config.network, &request.url)?;
             let opened = transport::open(
                 &agent,
                 &request,
@@ -276,7 +260,7 @@ fn make_sink(config: &Config, terminals: sink::stdio::Terminals) -> Session {
     };
     let spinner = (err_tty && !config.quiet && config.replay.is_none())
         .then(|| format!("{} …", config.model));
-    Session::new(inner, spinner, config.stats, config.quiet)
+    Session::new(inner, spinner, config.stats, config.quiet).live(config.replay.is_none())
 }
 
 /// Stdout without std's line buffering: the sinks buffer and flush themselves, and a
@@ -296,9 +280,16 @@ fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
         return Ok(Box::new(std::io::stdin()));
     }
-    File::open(path)
-        .map(|f| Box::new(f) as Box<dyn Read + Send>)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
+    let file = File::open(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    // Opening a directory works; reading it fails later, as if the network had.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::usage(format!(
+            "cannot replay {}: it is a directory",
+            path.display()
+        )));
+    }
+    Ok(Box::new(file))
 }
 
 /// The loop: read what has arrived, record it, decode it, hand it to the sink, flush, and

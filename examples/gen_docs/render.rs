@@ -12,6 +12,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("QSTREAM_MODEL", "The model when -m is not given (default qwen-plus)."),
     ("QSTREAM_PROTOCOL", "compatible or dashscope, when --protocol is not given."),
+    ("QSTREAM_REGION", "intl or cn, when --region is not given."),
     (
         "DASHSCOPE_COMPATIBLE_BASE_URL",
         "Base URL of the compatible protocol (default https://dashscope-intl.aliyuncs.com/compatible-mode/v1).",
@@ -29,7 +30,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
-        "The first of the proxy variables that is set (either case) carries every request; NO_PROXY lists hosts reached directly, comma-separated without spaces.",
+        "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, each with the names under it (comma-separated; * for all).",
     ),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
     (
@@ -54,11 +55,11 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("1", "Internal error."),
     (
         "2",
-        "Usage: bad option, no prompt, unreadable input file, a profile or role the config file does not define.",
+        "Usage: bad option, no prompt, unreadable input file, a malformed base URL, stdin over 64 MiB or not UTF-8, a media file that is not of the kind its flag names, an unusable proxy setting, a profile or role the config file does not define.",
     ),
     (
         "3",
-        "Authentication or configuration: no API key, HTTP 401 or 403, a redirect (a wrong base URL), a config file that is not valid TOML or has an unknown key, a wrong value or a key in it.",
+        "Authentication or configuration: no API key, an unusable key or key file, HTTP 401 or 403, a redirect (a wrong base URL), a config file that is not valid TOML or has an unknown key, a wrong value or a key in it.",
     ),
     (
         "4",
@@ -93,8 +94,12 @@ const EXAMPLES: &[(&str, &str)] = &[
         "Let the model think; keep only the answer.",
     ),
     (
-        "qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'",
+        "qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'",
         "Events as JSON lines.",
+    ),
+    (
+        "while read -r f; do qstream -n \"summarise $f\"; done < list",
+        "-n: leave stdin (the list) to the loop.",
     ),
     (
         "qstream --protocol dashscope --region cn \"hello\"",

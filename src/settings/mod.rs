@@ -121,7 +121,7 @@ where
     let cmd = keys.command();
     let given_ids: Vec<&clap::Arg> = cmd
         .get_arguments()
-        .filter(|a| given(&first, a.get_id().as_str()))
+        .filter(|a| given(&first, a.get_id().as_str(), env))
         .collect();
     let synthesized = layers::arguments(&merged, &keys, |key| {
         let Some(spec) = keys.get(key) else {
@@ -131,7 +131,7 @@ where
         let ids = std::iter::once(key).chain(negation.as_deref());
         let mut set = false;
         for id in ids {
-            set |= given(&first, id);
+            set |= given(&first, id, env);
             // An option the command line conflicts with is left out, as a flag would be.
             if let Some(arg) = cmd.get_arguments().find(|a| a.get_id() == id) {
                 set |= given_ids.iter().any(|g| {
@@ -197,11 +197,11 @@ where
 }
 
 /// Whether the user set this option: on the command line or through its variable.
-fn given(m: &clap::ArgMatches, id: &str) -> bool {
+fn given(m: &clap::ArgMatches, id: &str, env: &dyn Env) -> bool {
     matches!(
         m.value_source(id),
         Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    )
+    ) || crate::cli::env_read_by_config(id).is_some_and(|var| env.var(var).is_some())
 }
 
 /// `--config` / `QSTREAM_CONFIG`, else `$XDG_CONFIG_HOME/qstream/config.toml`, else
@@ -268,10 +268,15 @@ fn choose_profile(
 /// protocol), read by `Config` rather than clap: set, it beats the file as environment does.
 fn env_fallbacks(m: &clap::ArgMatches, merged: &Merged, env: &dyn Env) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    if given(m, "base_url") {
+    for (id, var) in crate::cli::ENV_READ_BY_CONFIG {
+        if m.value_source(id) != Some(ValueSource::CommandLine) && env.var(var).is_some() {
+            out.insert((*id).to_owned(), (*var).to_owned());
+        }
+    }
+    if given(m, "base_url", env) {
         return out;
     }
-    let protocol = if given(m, "protocol") {
+    let protocol = if given(m, "protocol", env) {
         m.get_raw("protocol")
             .and_then(|mut v| v.next())
             .map(|v| v.to_string_lossy().into_owned())
