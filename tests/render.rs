@@ -37,6 +37,8 @@ fn replay_file(tag: &str, body: &str) -> PathBuf {
 fn term_cmd() -> Command {
     let mut cmd = qstream();
     cmd.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
         .env_remove("COLORTERM")
         .env_remove("COLUMNS")
         .env("TERM", "xterm-256color");

@@ -449,30 +449,39 @@ impl Renderer {
 }
 
 /// What text mode does with the text, from `--render`, `-x` and the surroundings: render on
-/// stdout and/or stderr, extract a block, or nothing. `var` reads the environment.
+/// stdout and/or stderr, extract a block, or nothing. `var` reads the environment; `colour`
+/// says whether the colour rules (`--color`, `NO_COLOR`, `CLICOLOR`, `TERM`) allow colour on a
+/// terminal.
 ///
 /// `auto` renders only on a real terminal (`isatty`, not the test-only force flag), so pipes,
 /// files and every existing byte-exact contract keep the model's bytes.
-pub fn choose(config: &Config, var: &dyn Fn(&str) -> Option<String>) -> crate::sink::Render {
+pub fn choose(
+    config: &Config,
+    var: &dyn Fn(&str) -> Option<String>,
+    colour: &dyn Fn(bool) -> bool,
+) -> crate::sink::Render {
     use std::io::IsTerminal;
     let out_tty = std::io::stdout().is_terminal();
     let err_tty = std::io::stderr().is_terminal();
-    choose_for(config, var, out_tty, err_tty)
+    choose_for(
+        config,
+        var,
+        (out_tty, out_tty && colour(true)),
+        (err_tty, err_tty && colour(true)),
+    )
 }
 
+/// `out`, `err`: (is a terminal, colour allowed there).
 fn choose_for(
     config: &Config,
     var: &dyn Fn(&str) -> Option<String>,
-    out_tty: bool,
-    err_tty: bool,
+    (out_tty, out_colour): (bool, bool),
+    (err_tty, err_colour): (bool, bool),
 ) -> crate::sink::Render {
-    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
-    let plain_asked =
-        set("NO_COLOR") || var("TERM").as_deref() == Some("dumb") || config.color == Color::Never;
-    let on = |tty: bool| match config.render {
+    let on = |tty: bool, colour: bool| match config.render {
         RenderMode::Plain => false,
         RenderMode::Markdown => true,
-        RenderMode::Auto => tty && !plain_asked,
+        RenderMode::Auto => tty && colour && config.color != Color::Never,
     };
     let truecolor = matches!(var("COLORTERM").as_deref(), Some("truecolor" | "24bit"));
     let columns = var("COLUMNS")
@@ -497,20 +506,22 @@ fn choose_for(
         };
     }
     crate::sink::Render {
-        out: on(out_tty).then(|| {
+        out: on(out_tty, out_colour).then(|| {
             Renderer::new(Options {
                 width: width(out_tty, 1),
                 base: Style::PLAIN,
                 truecolor,
             })
         }),
-        err: (on(err_tty) && config.reasoning == crate::cli::Reasoning::Stderr).then(|| {
-            Renderer::new(Options {
-                width: width(err_tty, 2),
-                base: Style::PLAIN.dim(),
-                truecolor,
-            })
-        }),
+        err: (on(err_tty, err_colour) && config.reasoning == crate::cli::Reasoning::Stderr).then(
+            || {
+                Renderer::new(Options {
+                    width: width(err_tty, 2),
+                    base: Style::PLAIN.dim(),
+                    truecolor,
+                })
+            },
+        ),
         extract: None,
     }
 }

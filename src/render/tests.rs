@@ -479,27 +479,28 @@ fn choose_follows_the_flags_and_the_surroundings() {
     let none = |_: &str| None;
     let c = config(&[]);
     assert_eq!(c.render, Mode::Auto);
-    let r = choose_for(&c, &none, true, true);
+    let tty = (true, true);
+    let r = choose_for(&c, &none, tty, tty);
     assert!(r.out.is_some() && r.err.is_some() && r.extract.is_none());
-    let r = choose_for(&c, &none, false, false);
+    let r = choose_for(&c, &none, (false, false), (false, false));
     assert!(r.out.is_none() && r.err.is_none());
-    let no_color = |n: &str| (n == "NO_COLOR").then(|| "1".to_string());
-    assert!(choose_for(&c, &no_color, true, true).out.is_none());
-    let dumb = |n: &str| (n == "TERM").then(|| "dumb".to_string());
-    assert!(choose_for(&c, &dumb, true, true).out.is_none());
-    assert!(
-        choose_for(&config(&["--color", "never"]), &none, true, true)
-            .out
-            .is_none()
+    // A terminal where the colour rules (NO_COLOR, CLICOLOR=0, TERM=dumb) say no.
+    let r = choose_for(&c, &none, (true, false), (true, false));
+    assert!(r.out.is_none() && r.err.is_none());
+    assert!(choose_for(&config(&["--color", "never"]), &none, tty, tty)
+        .out
+        .is_none());
+    assert!(choose_for(&config(&["--render", "plain"]), &none, tty, tty)
+        .out
+        .is_none());
+    let r = choose_for(
+        &config(&["--render", "markdown"]),
+        &none,
+        (false, false),
+        (false, false),
     );
-    assert!(
-        choose_for(&config(&["--render", "plain"]), &none, true, true)
-            .out
-            .is_none()
-    );
-    let r = choose_for(&config(&["--render", "markdown"]), &none, false, false);
     assert!(r.out.is_some());
-    let r = choose_for(&config(&["-x"]), &none, true, true);
+    let r = choose_for(&config(&["-x"]), &none, tty, tty);
     assert!(r.out.is_none() && r.extract.is_some());
     assert!(crate::cli::try_parse_from(["qstream", "-x", "--json", "p"]).is_err());
 }
