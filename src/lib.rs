@@ -10,12 +10,16 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod explain;
 pub mod media;
+pub mod models;
 pub mod protocol;
 mod read_ahead;
 pub mod request;
+pub mod search;
 pub mod sink;
 pub mod sse;
+pub mod structured;
 pub mod transport;
 pub mod wav;
 
@@ -75,6 +79,19 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let config = Config::from_cli(cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
+        if !config.quiet {
+            for w in &config.warnings {
+                let _ = writeln!(std::io::stderr(), "{w}");
+            }
+        }
+        if config.protocol == cli::Protocol::Dashscope && !config.quiet {
+            let (endpoint, why) = request::native_endpoint(&config);
+            let name = match endpoint {
+                cli::NativeEndpoint::Text => "text-generation",
+                cli::NativeEndpoint::Multimodal => "multimodal-generation",
+            };
+            let _ = writeln!(std::io::stderr(), "qstream: native endpoint {name} ({why})");
+        }
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
         let mut out = std::io::stdout().lock();
         return writeln!(out, "{}", request::curl(&request))
@@ -116,7 +133,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     sink.set_request_id(decoder.request_id().map(String::from));
     match result {
         Ok(()) => sink.finish(),
-        Err(mut e) => {
+        Err(e) => {
+            let mut e = explain::teach(e, &config);
             if let Some(api) = e.api.as_mut() {
                 if api.request_id.is_none() {
                     api.request_id = sink.request_id().map(String::from);
