@@ -53,6 +53,8 @@ pub fn limit(e: &ApiError) -> Option<Limit> {
     }
     Some(if m.contains("increased too quickly") {
         Limit::RampUp
+    } else if m.contains("free quota") || m.contains("exhausted") {
+        Limit::Quota
     } else if code_is(e, &["Throttling.AllocationQuota"])
         || m.contains("allocated quota")
         || m.contains("token")
@@ -60,8 +62,6 @@ pub fn limit(e: &ApiError) -> Option<Limit> {
         Limit::Tokens
     } else if code_is(e, &["Throttling.RateQuota"]) || m.contains("requests rate") {
         Limit::Requests
-    } else if m.contains("quota") && (m.contains("free") || m.contains("exhaust")) {
-        Limit::Quota
     } else {
         Limit::Unknown
     })
