@@ -234,7 +234,7 @@ pub struct Cli {
 
     /// Region whose endpoint to use when no base URL is given; API keys work in their own
     /// region only
-    #[arg(long, value_enum, ignore_case = true, env = "QSTREAM_REGION", default_value = "intl", help_heading = PROTOCOL)]
+    #[arg(long, value_enum, ignore_case = true, env = "QSTREAM_REGION", hide_env_values = true, default_value = "intl", help_heading = PROTOCOL)]
     pub region: Region,
 
     /// dashscope: the generation endpoint, instead of the one the model name picks

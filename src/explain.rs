@@ -206,6 +206,49 @@ mod tests {
         assert_eq!(l(Some(400), Some("InvalidParameter"), "x"), None);
     }
 
+    fn config(args: &[&str]) -> Config {
+        struct NoEnv;
+        impl crate::config::Env for NoEnv {
+            fn var(&self, _: &str) -> Option<String> {
+                None
+            }
+            fn home(&self) -> Option<std::path::PathBuf> {
+                None
+            }
+        }
+        let cli =
+            crate::cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
+                .expect("args");
+        Config::from_cli(&cli, &NoEnv, crate::config::Stdin::default()).expect("config")
+    }
+
+    #[test]
+    fn a_401_and_a_missing_model_name_the_region() {
+        let e = Error::api(api(
+            Some(401),
+            Some("InvalidApiKey"),
+            "Invalid API-key provided.",
+        ));
+        let c = config(&["--region", "cn", "hi"]);
+        assert_eq!(
+            teach(e.clone(), &c).to_string(),
+            "Invalid API-key provided: the key was sent to region cn (China (Beijing)); keys work only in the region they were made in, so a key from another region fails the same way (try --region) (InvalidApiKey, HTTP 401)"
+        );
+        let e = Error::api(api(
+            Some(404),
+            Some("ModelNotFound"),
+            "Model not found (qwen9-max)!",
+        ));
+        let c = config(&["--region", "us", "-m", "qwen9-max", "hi"]);
+        assert_eq!(
+            teach(e, &c).to_string(),
+            "Model not found (qwen9-max)!: model qwen9-max is not offered at region us (US (Virginia)) (models differ by region) (ModelNotFound, HTTP 404)"
+        );
+        // Nothing to add: the error stays as it was.
+        let e = Error::api(api(Some(400), Some("InvalidParameter"), "bad top_p"));
+        assert_eq!(teach(e.clone(), &c), e);
+    }
+
     #[test]
     fn quota_is_not_retried_but_rates_are() {
         assert!(retryable_429(&api(

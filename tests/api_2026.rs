@@ -588,3 +588,52 @@ fn json_object_warns_when_the_prompt_lacks_the_word_and_unsupported_is_a_rejecti
         "<400> InternalError.Algo.InvalidParameter: The response_format parameter is not supported by this model (invalid_parameter_error, HTTP 400, request_id r-rf)"
     );
 }
+
+#[test]
+fn the_fast_reader_agrees_with_serde_on_the_search_stream() {
+    for name in ["dashscope_search.sse", "dashscope_search_escapes.sse"] {
+        let text = String::from_utf8(fixture(name)).expect("utf-8");
+        let mut n = 0;
+        for data in text.lines().filter_map(|l| l.strip_prefix("data:")) {
+            let (agree, read) =
+                qstream::protocol::fast_reader_agrees(qstream::cli::Protocol::Dashscope, data);
+            assert!(agree && read, "{name}: {data}");
+            n += 1;
+        }
+        assert_eq!(n, 4, "{name}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn on_a_real_terminal_the_sources_are_sanitized_and_in_a_pipe_they_are_exact() {
+    use common::pty::{run_in_pty, PtyOptions};
+    let replay = format!(
+        "{}/tests/fixtures/dashscope_search_escapes.sse",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let args = ["--replay", replay.as_str(), "--protocol", "dashscope"];
+    let run = run_in_pty(qstream().args(args), PtyOptions::default());
+    assert_eq!(run.status, Some(0), "{}", run.text());
+    let text = run.text();
+    assert!(
+        text.contains(
+            "[2] Zhejiang^[]0;pwned^G: rain ^[[2Jahead \u{2014} https://news.example.com/zj-rain\n"
+        ),
+        "{text:?}"
+    );
+    assert!(
+        !text.contains("\u{1b}]0;") && !text.contains("\u{1b}[2J"),
+        "{text:?}"
+    );
+    let piped = run_in_pty(
+        qstream().args(args),
+        PtyOptions {
+            stdout_tty: false,
+            ..PtyOptions::default()
+        },
+    );
+    assert!(String::from_utf8_lossy(&piped.stdout).ends_with(
+        "[2] Zhejiang\u{1b}]0;pwned\u{7}: rain \u{1b}[2Jahead \u{2014} https://news.example.com/zj-rain\n"
+    ));
+}
