@@ -8,7 +8,7 @@ use crate::cli::{Cli, SearchStrategy};
 
 /// `None` when no search was asked for, else the `search_options` (possibly empty).
 pub fn options(cli: &Cli) -> Option<Map<String, Value>> {
-    if !(cli.enable_search || cli.search_strategy.is_some() || cli.force_search || cli.sources) {
+    if !(cli.search || cli.search_strategy.is_some() || cli.force_search || cli.sources) {
         return None;
     }
     let mut o = Map::new();
