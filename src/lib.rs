@@ -15,18 +15,22 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod explain;
 mod files;
 pub mod media;
+pub mod models;
 pub mod protocol;
 mod read_ahead;
 mod record;
 pub mod redact;
 pub mod render;
 pub mod request;
+pub mod search;
 pub mod settings;
 pub mod sink;
 pub mod sse;
 mod stdin;
+pub mod structured;
 pub mod transport;
 pub mod wav;
 
@@ -70,6 +74,19 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
+        if !config.quiet {
+            for w in &config.warnings {
+                sink::stdio::line(w);
+            }
+        }
+        if config.protocol == cli::Protocol::Dashscope && !config.quiet {
+            let (endpoint, why) = request::native_endpoint(&config);
+            let name = match endpoint {
+                cli::NativeEndpoint::Text => "text-generation",
+                cli::NativeEndpoint::Multimodal => "multimodal-generation",
+            };
+            sink::stdio::line(&format!("qstream: native endpoint {name} ({why})"));
+        }
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
         let mut out = sink::stdio::Stdout(std::io::stdout().lock());
         let key = settings::key_expression(cli.key_source.as_ref());
@@ -121,7 +138,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     sink.set_request_id(decoder.request_id().map(String::from));
     match result {
         Ok(()) => sink.finish(),
-        Err(mut e) => {
+        Err(e) => {
+            let mut e = explain::teach(e, &config);
             if let Some(api) = e.api.as_mut() {
                 if api.request_id.is_none() {
                     api.request_id = sink.request_id().map(String::from);

@@ -14,6 +14,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("QSTREAM_PROTOCOL", "compatible or dashscope, when --protocol is not given."),
     ("QSTREAM_REGION", "intl or cn, when --region is not given."),
     (
+        "QSTREAM_REGION",
+        "The region when --region is not given: intl (sg), cn, us, hk, eu, jp.",
+    ),
+    (
         "DASHSCOPE_COMPATIBLE_BASE_URL",
         "Base URL of the compatible protocol (default https://dashscope-intl.aliyuncs.com/compatible-mode/v1).",
     ),
@@ -70,7 +74,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "5",
-        "Rate limit or quota: HTTP 429, Throttling*, Arrearage.",
+        "Rate limit or quota: HTTP 429, Throttling*, Arrearage, insufficient_quota, AllocationQuota.FreeTierOnly.",
     ),
     ("6", "Server error: 5xx, InternalError*."),
     (

@@ -7,9 +7,24 @@ use super::{
 };
 use crate::cli::Reasoning;
 use crate::error::{Error, Result};
-use crate::event::{Event, Usage};
+use crate::event::{Event, Usage, WebSource};
 use crate::render::extract::Extractor;
 use crate::render::Renderer;
+
+/// `[1] Title — URL`, on one line whatever the title holds.
+pub(crate) fn source_line(s: &WebSource) -> String {
+    let title: String = s
+        .title
+        .split(['\n', '\r', '\t'])
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (title.trim(), s.url.trim()) {
+        ("", url) => format!("[{}] {url}\n", s.index),
+        (title, "") => format!("[{}] {title}\n", s.index),
+        (title, url) => format!("[{}] {title} \u{2014} {url}\n", s.index),
+    }
+}
 
 /// Plain text: content to stdout, reasoning to stderr, the usage line on stderr at the end.
 pub struct TextSink<O: Write, E: Write> {
@@ -26,6 +41,8 @@ pub struct TextSink<O: Write, E: Write> {
     in_reasoning: bool,
     reasoning_shown: bool,
     tool_calls: ToolCalls,
+    /// Web sources, listed after the answer.
+    sources: Vec<WebSource>,
     render: Render,
 }
 
@@ -52,6 +69,7 @@ impl<O: Write, E: Write> TextSink<O, E> {
             in_reasoning: false,
             reasoning_shown: false,
             tool_calls: ToolCalls::default(),
+            sources: Vec::new(),
             render: Render::default(),
         }
     }
@@ -225,6 +243,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                 self.tool_calls.add(&event);
             }
             Event::Usage(u) => self.usage = Some(u),
+            Event::Sources(s) => self.sources = s,
             _ => {}
         }
         Ok(())
@@ -247,6 +266,18 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                     .map_err(|e| Error::internal(format!("cannot encode a tool call: {e}")))?;
                 self.out_text(&line);
                 self.out_text("\n");
+            }
+        }
+        if !self.sources.is_empty() && self.render.extract.is_none() {
+            self.out_text(if self.out_at_line_start { "\n" } else { "\n\n" });
+            for source in std::mem::take(&mut self.sources) {
+                let line = source_line(&source);
+                if self.style.terminal {
+                    super::sanitize::push(&mut self.out_buf, &line);
+                } else {
+                    self.out_buf.extend_from_slice(line.as_bytes());
+                }
+                self.out_at_line_start = true;
             }
         }
         if self.style.terminal && !self.out_at_line_start {
