@@ -7,7 +7,7 @@
 //! What waits: the rows of a table (until it ends or grows past a bound), a pipe line until
 //! the next line says whether it heads a table. Everything else appears token by token.
 //!
-//! One file a job: `markdown` (line classes, inline spans), `highlight` (syntect, per line),
+//! One file a job: `markdown` (line classes, inline spans), `highlight` (a small lexer, per line),
 //! `table` (aligned GFM tables), `extract` (`-x`: code blocks only), `style` (SGR, widths).
 
 pub mod extract;
@@ -203,12 +203,6 @@ impl Renderer {
             self.line.push_str(&piece[..cut]);
             self.truncated = true;
         }
-        if before < 8 && self.fence.is_none() {
-            let t = self.line.trim_start_matches(' ');
-            if t.starts_with("```") || t.starts_with("~~~") {
-                highlight::preload();
-            }
-        }
         match self.tail {
             Tail::Held if self.still_held() && !self.truncated => {}
             Tail::Held => {
@@ -388,7 +382,6 @@ impl Renderer {
             return false;
         }
         if let Some(f) = markdown::fence_open(line) {
-            highlight::preload();
             self.fence = Some(Fence {
                 ch: f.ch,
                 len: f.len,
