@@ -231,6 +231,8 @@ impl Config {
         if let Some(system) = &cli.system {
             messages.push(serde_json::json!({"role": "system", "content": system}));
         }
+        // A continued conversation: its earlier turns come before this one.
+        messages.extend(cli.history.iter().cloned());
         let stdin_for_prompt = if cli.messages.as_deref() == Some(Path::new("-")) {
             None
         } else {

@@ -7,6 +7,7 @@
 //! the decoder.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -16,6 +17,7 @@ mod read_ahead;
 pub mod request;
 pub mod sink;
 pub mod sse;
+pub mod store;
 pub mod transport;
 pub mod wav;
 
@@ -42,7 +44,11 @@ pub fn main_with_args(cli: Cli) -> u8 {
         // cannot be installed.
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
-    match run(&cli, &ProcessEnv, &cancel) {
+    let result = match &cli.command {
+        Some(cli::Command::Log(args)) => commands::log::run(args, &ProcessEnv),
+        None => run(&cli, &ProcessEnv, &cancel),
+    };
+    match result {
         Ok(()) => 0,
         Err(e) if e.is_quiet() => 0,
         Err(e) => {
@@ -71,8 +77,18 @@ fn read_stdin(cli: &Cli) -> Result<Stdin> {
 }
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
+    let continued = store::record::continuation(cli, env)?;
+    let (cli, cid) = match &continued {
+        Some((cli, cid)) => (cli, Some(cid.clone())),
+        None => (cli, None),
+    };
     let stdin = read_stdin(cli)?;
     let config = Config::from_cli(cli, env, stdin)?;
+    if cid.is_some() && config.prompt_index.is_none() && config.replay.is_none() {
+        return Err(Error::usage(
+            "a continued conversation needs a prompt: give one as arguments or on stdin",
+        ));
+    }
     if config.dry_run {
         let request = request::build(&config);
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
@@ -96,13 +112,22 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let mut sink = make_sink(&config).with_wav(wav);
+    let log = store::record::log_path(cli, env);
+    let mut sink = make_sink(&config)
+        .with_wav(wav)
+        .with_transcript(log.is_some());
     for w in &config.warnings {
         sink.notice(w);
     }
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
     let mut decoder = Decoder::new(protocol, config.incremental);
+    let recorder = log.map(|path| {
+        let row = store::record::new_exchange(cli, &config, cid);
+        store::record::Recorder::start(path, row, env, config.quiet)
+    });
+    let mut opened = false;
     let result = open(&config, source, &mut sink, cancel).and_then(|(body, id)| {
+        opened = true;
         sink.set_request_id(id);
         stream(
             body,
@@ -114,7 +139,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         )
     });
     sink.set_request_id(decoder.request_id().map(String::from));
-    match result {
+    let end = match result {
         Ok(()) => sink.finish(),
         Err(mut e) => {
             if let Some(api) = e.api.as_mut() {
@@ -123,12 +148,25 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
                 }
             }
             if e.is_quiet() {
-                return Err(e);
+                Err(e)
+            } else {
+                sink.fail(&e, decoder.usage()).and(Err(e))
             }
-            sink.fail(&e, decoder.usage())?;
-            Err(e)
+        }
+    };
+    if let Some(recorder) = recorder {
+        let outcome = store::record::outcome(
+            &end,
+            opened,
+            sink.take_transcript(),
+            sink.request_id().map(String::from),
+            sink.time_to_first_delta(),
+        );
+        if let Some(warning) = recorder.finish(outcome) {
+            let _ = writeln!(std::io::stderr(), "{warning}");
         }
     }
+    end
 }
 
 /// Where the response body comes from.

@@ -14,12 +14,14 @@ pub mod sanitize;
 mod session;
 mod text;
 mod tool_calls;
+mod transcript;
 
 pub use json::JsonSink;
 pub use raw::RawSink;
 pub use session::Session;
 pub use text::TextSink;
 pub use tool_calls::{ToolCall, ToolCalls};
+pub use transcript::Transcript;
 
 use std::io::Write;
 
