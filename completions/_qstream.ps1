@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Attach an image: a URL, or a local file sent inline (repeatable)')
             [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Attach audio: a URL, or a local file sent inline (repeatable)')
             [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Attach a video: a URL, or a local file sent inline (repeatable)')
+            [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Continue the conversation with this id (a unique prefix is enough)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model name')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model name')
             [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
@@ -56,6 +57,8 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
             [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Workspace to bill and authorise against (X-DashScope-WorkSpace)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
             [CompletionResult]::new('--thinking', '--thinking', [CompletionResultType]::ParameterName, 'Ask for the model''s reasoning (enable_thinking: true)')
             [CompletionResult]::new('--no-thinking', '--no-thinking', [CompletionResultType]::ParameterName, 'Ask for no reasoning (enable_thinking: false)')
             [CompletionResult]::new('--enable-search', '--enable-search', [CompletionResultType]::ParameterName, 'Let the model search the web (enable_search: true)')
@@ -65,12 +68,221 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
             [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'At the end, print time to first token, total time, deltas, tokens/s and request_id')
+            [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the request as a curl command and exit without sending it')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow plain http:// to hosts other than loopback')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;log' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Only this conversation (a unique prefix of its id is enough)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only exchanges with this status')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per exchange, one a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;logs' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Only this conversation (a unique prefix of its id is enough)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only exchanges with this status')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per exchange, one a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;log;show' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;show' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;last' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;last' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;export' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;export' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;usage' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per day and model')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;usage' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per day and model')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;rm' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;rm' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;path' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;path' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;help' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;log;help;show' {
+            break
+        }
+        'qstream;log;help;last' {
+            break
+        }
+        'qstream;log;help;export' {
+            break
+        }
+        'qstream;log;help;usage' {
+            break
+        }
+        'qstream;log;help;rm' {
+            break
+        }
+        'qstream;log;help;path' {
+            break
+        }
+        'qstream;log;help;help' {
+            break
+        }
+        'qstream;logs;help' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;logs;help;show' {
+            break
+        }
+        'qstream;logs;help;last' {
+            break
+        }
+        'qstream;logs;help;export' {
+            break
+        }
+        'qstream;logs;help;usage' {
+            break
+        }
+        'qstream;logs;help;rm' {
+            break
+        }
+        'qstream;logs;help;path' {
+            break
+        }
+        'qstream;logs;help;help' {
+            break
+        }
+        'qstream;help' {
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;help;log' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            break
+        }
+        'qstream;help;log;show' {
+            break
+        }
+        'qstream;help;log;last' {
+            break
+        }
+        'qstream;help;log;export' {
+            break
+        }
+        'qstream;help;log;usage' {
+            break
+        }
+        'qstream;help;log;rm' {
+            break
+        }
+        'qstream;help;log;path' {
+            break
+        }
+        'qstream;help;help' {
             break
         }
     })

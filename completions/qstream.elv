@@ -24,6 +24,7 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand --image 'Attach an image: a URL, or a local file sent inline (repeatable)'
             cand --audio 'Attach audio: a URL, or a local file sent inline (repeatable)'
             cand --video 'Attach a video: a URL, or a local file sent inline (repeatable)'
+            cand --cid 'Continue the conversation with this id (a unique prefix is enough)'
             cand -m 'Model name'
             cand --model 'Model name'
             cand --temperature 'Sampling temperature'
@@ -53,6 +54,8 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand -H 'Extra request header (repeatable); replaces a default header of the same name'
             cand --header 'Extra request header (repeatable); replaces a default header of the same name'
             cand --workspace 'Workspace to bill and authorise against (X-DashScope-WorkSpace)'
+            cand -c 'Continue the latest conversation in the log: its earlier turns are sent first'
+            cand --continue 'Continue the latest conversation in the log: its earlier turns are sent first'
             cand --thinking 'Ask for the model''s reasoning (enable_thinking: true)'
             cand --no-thinking 'Ask for no reasoning (enable_thinking: false)'
             cand --enable-search 'Let the model search the web (enable_search: true)'
@@ -62,12 +65,182 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand -q 'Nothing on stderr but errors'
             cand --quiet 'Nothing on stderr but errors'
             cand --stats 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
+            cand --no-log 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1)'
             cand --dry-run 'Print the request as a curl command and exit without sending it'
             cand --allow-insecure-http 'Allow plain http:// to hosts other than loopback'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand log 'List, search, show and export the exchanges kept in the local log'
+            cand logs 'List, search, show and export the exchanges kept in the local log'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;log'= {
+            cand -n 'How many exchanges to list (the latest)'
+            cand --count 'How many exchanges to list (the latest)'
+            cand -q 'Full-text search over prompts and answers (every word must appear)'
+            cand --query 'Full-text search over prompts and answers (every word must appear)'
+            cand --cid 'Only this conversation (a unique prefix of its id is enough)'
+            cand -m 'Only this model'
+            cand --model 'Only this model'
+            cand --status 'Only exchanges with this status'
+            cand --since 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)'
+            cand --json 'One JSON object per exchange, one a line'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'One exchange, or a whole conversation: prompts and answers'
+            cand last 'The last answer''s content, exactly as it was streamed to stdout'
+            cand export 'A conversation as a --messages JSON array'
+            cand usage 'Tokens by day (UTC) and model'
+            cand rm 'Remove an exchange, or a whole conversation'
+            cand path 'Print the path of the log database'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;logs'= {
+            cand -n 'How many exchanges to list (the latest)'
+            cand --count 'How many exchanges to list (the latest)'
+            cand -q 'Full-text search over prompts and answers (every word must appear)'
+            cand --query 'Full-text search over prompts and answers (every word must appear)'
+            cand --cid 'Only this conversation (a unique prefix of its id is enough)'
+            cand -m 'Only this model'
+            cand --model 'Only this model'
+            cand --status 'Only exchanges with this status'
+            cand --since 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)'
+            cand --json 'One JSON object per exchange, one a line'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'One exchange, or a whole conversation: prompts and answers'
+            cand last 'The last answer''s content, exactly as it was streamed to stdout'
+            cand export 'A conversation as a --messages JSON array'
+            cand usage 'Tokens by day (UTC) and model'
+            cand rm 'Remove an exchange, or a whole conversation'
+            cand path 'Print the path of the log database'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;log;show'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;logs;show'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;log;last'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;logs;last'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;log;export'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;logs;export'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;log;usage'= {
+            cand --since 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)'
+            cand --json 'One JSON object per day and model'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;logs;usage'= {
+            cand --since 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)'
+            cand --json 'One JSON object per day and model'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;log;rm'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;logs;rm'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;log;path'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;logs;path'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;log;help'= {
+            cand show 'One exchange, or a whole conversation: prompts and answers'
+            cand last 'The last answer''s content, exactly as it was streamed to stdout'
+            cand export 'A conversation as a --messages JSON array'
+            cand usage 'Tokens by day (UTC) and model'
+            cand rm 'Remove an exchange, or a whole conversation'
+            cand path 'Print the path of the log database'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;log;help;show'= {
+        }
+        &'qstream;log;help;last'= {
+        }
+        &'qstream;log;help;export'= {
+        }
+        &'qstream;log;help;usage'= {
+        }
+        &'qstream;log;help;rm'= {
+        }
+        &'qstream;log;help;path'= {
+        }
+        &'qstream;log;help;help'= {
+        }
+        &'qstream;logs;help'= {
+            cand show 'One exchange, or a whole conversation: prompts and answers'
+            cand last 'The last answer''s content, exactly as it was streamed to stdout'
+            cand export 'A conversation as a --messages JSON array'
+            cand usage 'Tokens by day (UTC) and model'
+            cand rm 'Remove an exchange, or a whole conversation'
+            cand path 'Print the path of the log database'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;logs;help;show'= {
+        }
+        &'qstream;logs;help;last'= {
+        }
+        &'qstream;logs;help;export'= {
+        }
+        &'qstream;logs;help;usage'= {
+        }
+        &'qstream;logs;help;rm'= {
+        }
+        &'qstream;logs;help;path'= {
+        }
+        &'qstream;logs;help;help'= {
+        }
+        &'qstream;help'= {
+            cand log 'List, search, show and export the exchanges kept in the local log'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;help;log'= {
+            cand show 'One exchange, or a whole conversation: prompts and answers'
+            cand last 'The last answer''s content, exactly as it was streamed to stdout'
+            cand export 'A conversation as a --messages JSON array'
+            cand usage 'Tokens by day (UTC) and model'
+            cand rm 'Remove an exchange, or a whole conversation'
+            cand path 'Print the path of the log database'
+        }
+        &'qstream;help;log;show'= {
+        }
+        &'qstream;help;log;last'= {
+        }
+        &'qstream;help;log;export'= {
+        }
+        &'qstream;help;log;usage'= {
+        }
+        &'qstream;help;log;rm'= {
+        }
+        &'qstream;help;log;path'= {
+        }
+        &'qstream;help;help'= {
         }
     ]
     $completions[$command]

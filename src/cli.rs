@@ -291,7 +291,7 @@ pub enum Command {
 
 /// `qstream log`: with no action, the latest exchanges.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, args_override_self = true)]
 pub struct LogArgs {
     #[command(subcommand)]
     pub action: Option<LogAction>,

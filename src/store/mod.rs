@@ -227,7 +227,11 @@ impl Store {
         if !path.exists() {
             return Ok(None);
         }
-        Store::open(path, BUSY_TIMEOUT).map(Some)
+        // Reading needs no write: a read-only database can still be listed.
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        schema::migrate(&mut conn)?;
+        Ok(Some(Store { conn }))
     }
 
     pub fn conn(&self) -> &Connection {
