@@ -57,6 +57,11 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
             [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Workspace to bill and authorise against (X-DashScope-WorkSpace)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
             [CompletionResult]::new('--thinking', '--thinking', [CompletionResultType]::ParameterName, 'Ask for the model''s reasoning (enable_thinking: true)')
@@ -68,16 +73,46 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
             [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'At the end, print time to first token, total time, deltas, tokens/s and request_id')
-            [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1)')
+            [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Keep a record in the log: the default, to undo a config file''s `log = false`')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the request as a curl command and exit without sending it')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow plain http:// to hosts other than loopback')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the settings in effect, the config file''s path, its roles or its profiles')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qstream;config' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print every setting in effect for the options given, each with where it came from')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file that would be read')
+            [CompletionResult]::new('roles', 'roles', [CompletionResultType]::ParameterValue, 'List the roles the config file defines')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the profiles the config file defines')
+            break
+        }
+        'qstream;config;show' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;config;path' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;config;roles' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;config;profiles' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;log' {
@@ -99,7 +134,6 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'qstream;logs' {
@@ -121,7 +155,6 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'qstream;log;show' {
@@ -186,103 +219,6 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
         'qstream;logs;path' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'qstream;log;help' {
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
-            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
-            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
-            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'qstream;log;help;show' {
-            break
-        }
-        'qstream;log;help;last' {
-            break
-        }
-        'qstream;log;help;export' {
-            break
-        }
-        'qstream;log;help;usage' {
-            break
-        }
-        'qstream;log;help;rm' {
-            break
-        }
-        'qstream;log;help;path' {
-            break
-        }
-        'qstream;log;help;help' {
-            break
-        }
-        'qstream;logs;help' {
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
-            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
-            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
-            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'qstream;logs;help;show' {
-            break
-        }
-        'qstream;logs;help;last' {
-            break
-        }
-        'qstream;logs;help;export' {
-            break
-        }
-        'qstream;logs;help;usage' {
-            break
-        }
-        'qstream;logs;help;rm' {
-            break
-        }
-        'qstream;logs;help;path' {
-            break
-        }
-        'qstream;logs;help;help' {
-            break
-        }
-        'qstream;help' {
-            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'qstream;help;log' {
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
-            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
-            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
-            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
-            break
-        }
-        'qstream;help;log;show' {
-            break
-        }
-        'qstream;help;log;last' {
-            break
-        }
-        'qstream;help;log;export' {
-            break
-        }
-        'qstream;help;log;usage' {
-            break
-        }
-        'qstream;help;log;rm' {
-            break
-        }
-        'qstream;help;log;path' {
-            break
-        }
-        'qstream;help;help' {
             break
         }
     })

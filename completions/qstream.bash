@@ -16,8 +16,8 @@ _qstream() {
             ",$1")
                 cmd="qstream"
                 ;;
-            qstream,help)
-                cmd="qstream__subcmd__help"
+            qstream,config)
+                cmd="qstream__subcmd__config"
                 ;;
             qstream,log)
                 cmd="qstream__subcmd__log"
@@ -25,35 +25,20 @@ _qstream() {
             qstream,logs)
                 cmd="qstream__subcmd__log"
                 ;;
-            qstream__subcmd__help,help)
-                cmd="qstream__subcmd__help__subcmd__help"
+            qstream__subcmd__config,path)
+                cmd="qstream__subcmd__config__subcmd__path"
                 ;;
-            qstream__subcmd__help,log)
-                cmd="qstream__subcmd__help__subcmd__log"
+            qstream__subcmd__config,profiles)
+                cmd="qstream__subcmd__config__subcmd__profiles"
                 ;;
-            qstream__subcmd__help__subcmd__log,export)
-                cmd="qstream__subcmd__help__subcmd__log__subcmd__export"
+            qstream__subcmd__config,roles)
+                cmd="qstream__subcmd__config__subcmd__roles"
                 ;;
-            qstream__subcmd__help__subcmd__log,last)
-                cmd="qstream__subcmd__help__subcmd__log__subcmd__last"
-                ;;
-            qstream__subcmd__help__subcmd__log,path)
-                cmd="qstream__subcmd__help__subcmd__log__subcmd__path"
-                ;;
-            qstream__subcmd__help__subcmd__log,rm)
-                cmd="qstream__subcmd__help__subcmd__log__subcmd__rm"
-                ;;
-            qstream__subcmd__help__subcmd__log,show)
-                cmd="qstream__subcmd__help__subcmd__log__subcmd__show"
-                ;;
-            qstream__subcmd__help__subcmd__log,usage)
-                cmd="qstream__subcmd__help__subcmd__log__subcmd__usage"
+            qstream__subcmd__config,show)
+                cmd="qstream__subcmd__config__subcmd__show"
                 ;;
             qstream__subcmd__log,export)
                 cmd="qstream__subcmd__log__subcmd__export"
-                ;;
-            qstream__subcmd__log,help)
-                cmd="qstream__subcmd__log__subcmd__help"
                 ;;
             qstream__subcmd__log,last)
                 cmd="qstream__subcmd__log__subcmd__last"
@@ -70,27 +55,6 @@ _qstream() {
             qstream__subcmd__log,usage)
                 cmd="qstream__subcmd__log__subcmd__usage"
                 ;;
-            qstream__subcmd__log__subcmd__help,export)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__export"
-                ;;
-            qstream__subcmd__log__subcmd__help,help)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__help"
-                ;;
-            qstream__subcmd__log__subcmd__help,last)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__last"
-                ;;
-            qstream__subcmd__log__subcmd__help,path)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__path"
-                ;;
-            qstream__subcmd__log__subcmd__help,rm)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__rm"
-                ;;
-            qstream__subcmd__log__subcmd__help,show)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__show"
-                ;;
-            qstream__subcmd__log__subcmd__help,usage)
-                cmd="qstream__subcmd__log__subcmd__help__subcmd__usage"
-                ;;
             *)
                 ;;
         esac
@@ -98,7 +62,7 @@ _qstream() {
 
     case "${cmd}" in
         qstream)
-            opts="-s -c -m -o -q -H -h -V --system --messages --image --audio --video --continue --cid --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --tools --tool-choice --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --color --stats --no-log --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --help --version log logs help"
+            opts="-s -c -m -o -q -H -P -r -h -V --system --messages --image --audio --video --continue --cid --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --tools --tool-choice --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --color --stats --no-log --log --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --config --profile --role --help --version config log logs"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +212,26 @@ _qstream() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -255,8 +239,8 @@ _qstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        qstream__subcmd__help)
-            opts="log help"
+        qstream__subcmd__config)
+            opts="-h --help show path roles profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,8 +253,8 @@ _qstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        qstream__subcmd__help__subcmd__help)
-            opts=""
+        qstream__subcmd__config__subcmd__path)
+            opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -283,8 +267,8 @@ _qstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        qstream__subcmd__help__subcmd__log)
-            opts="show last export usage rm path"
+        qstream__subcmd__config__subcmd__profiles)
+            opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,9 +281,9 @@ _qstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        qstream__subcmd__help__subcmd__log__subcmd__export)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+        qstream__subcmd__config__subcmd__roles)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -311,65 +295,9 @@ _qstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        qstream__subcmd__help__subcmd__log__subcmd__last)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__help__subcmd__log__subcmd__path)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__help__subcmd__log__subcmd__rm)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__help__subcmd__log__subcmd__show)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__help__subcmd__log__subcmd__usage)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+        qstream__subcmd__config__subcmd__show)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -382,7 +310,7 @@ _qstream() {
             return 0
             ;;
         qstream__subcmd__log)
-            opts="-n -q -m -h --count --query --cid --model --status --since --json --help show last export usage rm path help"
+            opts="-n -q -m -h --count --query --cid --model --status --since --json --help show last export usage rm path"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,118 +362,6 @@ _qstream() {
         qstream__subcmd__log__subcmd__export)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help)
-            opts="show last export usage rm path help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__export)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__last)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__path)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__rm)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__show)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        qstream__subcmd__log__subcmd__help__subcmd__usage)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

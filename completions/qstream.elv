@@ -54,6 +54,11 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand -H 'Extra request header (repeatable); replaces a default header of the same name'
             cand --header 'Extra request header (repeatable); replaces a default header of the same name'
             cand --workspace 'Workspace to bill and authorise against (X-DashScope-WorkSpace)'
+            cand --config 'The config file to read instead of ~/.config/qstream/config.toml'
+            cand -P 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand --profile 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)'
+            cand -r 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
+            cand --role 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)'
             cand -c 'Continue the latest conversation in the log: its earlier turns are sent first'
             cand --continue 'Continue the latest conversation in the log: its earlier turns are sent first'
             cand --thinking 'Ask for the model''s reasoning (enable_thinking: true)'
@@ -65,16 +70,41 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand -q 'Nothing on stderr but errors'
             cand --quiet 'Nothing on stderr but errors'
             cand --stats 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
-            cand --no-log 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1)'
+            cand --no-log 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)'
+            cand --log 'Keep a record in the log: the default, to undo a config file''s `log = false`'
             cand --dry-run 'Print the request as a curl command and exit without sending it'
             cand --allow-insecure-http 'Allow plain http:// to hosts other than loopback'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand config 'Show the settings in effect, the config file''s path, its roles or its profiles'
             cand log 'List, search, show and export the exchanges kept in the local log'
             cand logs 'List, search, show and export the exchanges kept in the local log'
-            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qstream;config'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'Print every setting in effect for the options given, each with where it came from'
+            cand path 'Print the path of the config file that would be read'
+            cand roles 'List the roles the config file defines'
+            cand profiles 'List the profiles the config file defines'
+        }
+        &'qstream;config;show'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;config;path'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;config;roles'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'qstream;config;profiles'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'qstream;log'= {
             cand -n 'How many exchanges to list (the latest)'
@@ -95,7 +125,6 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand usage 'Tokens by day (UTC) and model'
             cand rm 'Remove an exchange, or a whole conversation'
             cand path 'Print the path of the log database'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qstream;logs'= {
             cand -n 'How many exchanges to list (the latest)'
@@ -116,7 +145,6 @@ set edit:completion:arg-completer[qstream] = {|@words|
             cand usage 'Tokens by day (UTC) and model'
             cand rm 'Remove an exchange, or a whole conversation'
             cand path 'Print the path of the log database'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qstream;log;show'= {
             cand -h 'Print help'
@@ -169,78 +197,6 @@ set edit:completion:arg-completer[qstream] = {|@words|
         &'qstream;logs;path'= {
             cand -h 'Print help'
             cand --help 'Print help'
-        }
-        &'qstream;log;help'= {
-            cand show 'One exchange, or a whole conversation: prompts and answers'
-            cand last 'The last answer''s content, exactly as it was streamed to stdout'
-            cand export 'A conversation as a --messages JSON array'
-            cand usage 'Tokens by day (UTC) and model'
-            cand rm 'Remove an exchange, or a whole conversation'
-            cand path 'Print the path of the log database'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'qstream;log;help;show'= {
-        }
-        &'qstream;log;help;last'= {
-        }
-        &'qstream;log;help;export'= {
-        }
-        &'qstream;log;help;usage'= {
-        }
-        &'qstream;log;help;rm'= {
-        }
-        &'qstream;log;help;path'= {
-        }
-        &'qstream;log;help;help'= {
-        }
-        &'qstream;logs;help'= {
-            cand show 'One exchange, or a whole conversation: prompts and answers'
-            cand last 'The last answer''s content, exactly as it was streamed to stdout'
-            cand export 'A conversation as a --messages JSON array'
-            cand usage 'Tokens by day (UTC) and model'
-            cand rm 'Remove an exchange, or a whole conversation'
-            cand path 'Print the path of the log database'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'qstream;logs;help;show'= {
-        }
-        &'qstream;logs;help;last'= {
-        }
-        &'qstream;logs;help;export'= {
-        }
-        &'qstream;logs;help;usage'= {
-        }
-        &'qstream;logs;help;rm'= {
-        }
-        &'qstream;logs;help;path'= {
-        }
-        &'qstream;logs;help;help'= {
-        }
-        &'qstream;help'= {
-            cand log 'List, search, show and export the exchanges kept in the local log'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'qstream;help;log'= {
-            cand show 'One exchange, or a whole conversation: prompts and answers'
-            cand last 'The last answer''s content, exactly as it was streamed to stdout'
-            cand export 'A conversation as a --messages JSON array'
-            cand usage 'Tokens by day (UTC) and model'
-            cand rm 'Remove an exchange, or a whole conversation'
-            cand path 'Print the path of the log database'
-        }
-        &'qstream;help;log;show'= {
-        }
-        &'qstream;help;log;last'= {
-        }
-        &'qstream;help;log;export'= {
-        }
-        &'qstream;help;log;usage'= {
-        }
-        &'qstream;help;log;rm'= {
-        }
-        &'qstream;help;log;path'= {
-        }
-        &'qstream;help;help'= {
         }
     ]
     $completions[$command]

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qstream_global_optspecs
-    string join \n s/system= messages= image= audio= video= c/continue cid= m/model= thinking no-thinking temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= enable-search tools= tool-choice= o/param= protocol= region= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats no-log dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http h/help V/version
+    string join \n s/system= messages= image= audio= video= c/continue cid= m/model= thinking no-thinking temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= enable-search tools= tool-choice= o/param= protocol= region= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats no-log log dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
 end
 
 function __fish_qstream_needs_command
@@ -62,6 +62,9 @@ complete -c qstream -n "__fish_qstream_needs_command" -l max-time -d 'Seconds th
 complete -c qstream -n "__fish_qstream_needs_command" -l retries -d 'Retries after a connect failure, HTTP 429 or 5xx, before any output' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s H -l header -d 'Extra request header (repeatable); replaces a default header of the same name' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s c -l continue -d 'Continue the latest conversation in the log: its earlier turns are sent first'
 complete -c qstream -n "__fish_qstream_needs_command" -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
 complete -c qstream -n "__fish_qstream_needs_command" -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
@@ -71,33 +74,42 @@ complete -c qstream -n "__fish_qstream_needs_command" -l json -d 'Write one JSON
 complete -c qstream -n "__fish_qstream_needs_command" -l raw -d 'Write every SSE event as one JSON object per line, before protocol decoding'
 complete -c qstream -n "__fish_qstream_needs_command" -s q -l quiet -d 'Nothing on stderr but errors'
 complete -c qstream -n "__fish_qstream_needs_command" -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
-complete -c qstream -n "__fish_qstream_needs_command" -l no-log -d 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1)'
+complete -c qstream -n "__fish_qstream_needs_command" -l no-log -d 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)'
+complete -c qstream -n "__fish_qstream_needs_command" -l log -d 'Keep a record in the log: the default, to undo a config file\'s `log = false`'
 complete -c qstream -n "__fish_qstream_needs_command" -l dry-run -d 'Print the request as a curl command and exit without sending it'
 complete -c qstream -n "__fish_qstream_needs_command" -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'
 complete -c qstream -n "__fish_qstream_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qstream -n "__fish_qstream_needs_command" -s V -l version -d 'Print version'
+complete -c qstream -n "__fish_qstream_needs_command" -a "config" -d 'Show the settings in effect, the config file\'s path, its roles or its profiles'
 complete -c qstream -n "__fish_qstream_needs_command" -a "log" -d 'List, search, show and export the exchanges kept in the local log'
 complete -c qstream -n "__fish_qstream_needs_command" -a "logs" -d 'List, search, show and export the exchanges kept in the local log'
-complete -c qstream -n "__fish_qstream_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -s n -l count -d 'How many exchanges to list (the latest)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -s q -l query -d 'Full-text search over prompts and answers (every word must appear)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -l cid -d 'Only this conversation (a unique prefix of its id is enough)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -s m -l model -d 'Only this model' -r
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -l status -d 'Only exchanges with this status' -r -f -a "ok\t''
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "show" -d 'Print every setting in effect for the options given, each with where it came from'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "path" -d 'Print the path of the config file that would be read'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "roles" -d 'List the roles the config file defines'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "profiles" -d 'List the profiles the config file defines'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s n -l count -d 'How many exchanges to list (the latest)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s q -l query -d 'Full-text search over prompts and answers (every word must appear)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l cid -d 'Only this conversation (a unique prefix of its id is enough)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s m -l model -d 'Only this model' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l status -d 'Only exchanges with this status' -r -f -a "ok\t''
 error\t''
 interrupted\t''
 truncated\t''
 running\t''"
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -l json -d 'One JSON object per exchange, one a line'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -s h -l help -d 'Print help'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "export" -d 'A conversation as a --messages JSON array'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "usage" -d 'Tokens by day (UTC) and model'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "path" -d 'Print the path of the log database'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l json -d 'One JSON object per exchange, one a line'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "export" -d 'A conversation as a --messages JSON array'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "usage" -d 'Tokens by day (UTC) and model'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "path" -d 'Print the path of the log database'
 complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from last" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
@@ -106,32 +118,24 @@ complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_sub
 complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "export" -d 'A conversation as a --messages JSON array'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "usage" -d 'Tokens by day (UTC) and model'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the path of the log database'
-complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -s n -l count -d 'How many exchanges to list (the latest)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -s q -l query -d 'Full-text search over prompts and answers (every word must appear)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -l cid -d 'Only this conversation (a unique prefix of its id is enough)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -s m -l model -d 'Only this model' -r
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -l status -d 'Only exchanges with this status' -r -f -a "ok\t''
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s n -l count -d 'How many exchanges to list (the latest)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s q -l query -d 'Full-text search over prompts and answers (every word must appear)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l cid -d 'Only this conversation (a unique prefix of its id is enough)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s m -l model -d 'Only this model' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l status -d 'Only exchanges with this status' -r -f -a "ok\t''
 error\t''
 interrupted\t''
 truncated\t''
 running\t''"
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -l json -d 'One JSON object per exchange, one a line'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -s h -l help -d 'Print help'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "export" -d 'A conversation as a --messages JSON array'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "usage" -d 'Tokens by day (UTC) and model'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "path" -d 'Print the path of the log database'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l json -d 'One JSON object per exchange, one a line'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "export" -d 'A conversation as a --messages JSON array'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "usage" -d 'Tokens by day (UTC) and model'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "path" -d 'Print the path of the log database'
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from last" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
@@ -140,18 +144,3 @@ complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_su
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "export" -d 'A conversation as a --messages JSON array'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "usage" -d 'Tokens by day (UTC) and model'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the path of the log database'
-complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and not __fish_seen_subcommand_from log help" -f -a "log" -d 'List, search, show and export the exchanges kept in the local log'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and not __fish_seen_subcommand_from log help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "export" -d 'A conversation as a --messages JSON array'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "usage" -d 'Tokens by day (UTC) and model'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
-complete -c qstream -n "__fish_qstream_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "path" -d 'Print the path of the log database'

@@ -12,6 +12,7 @@ const MODEL: &str = "Model";
 const PROTOCOL: &str = "Protocol";
 const OUTPUT: &str = "Output";
 const NETWORK: &str = "Network";
+const SETTINGS: &str = "Settings";
 
 pub const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -21,6 +22,14 @@ Examples:
   qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
+  qstream -r reviewer < change.diff
+  qstream -P cn config show
+  qstream -- config my router          (a prompt whose first word names a subcommand)
+
+Settings come from flags, then environment variables, then the role (-r), then the profile
+(-P), then the top level of the config file ($QSTREAM_CONFIG, else
+$XDG_CONFIG_HOME/qstream/config.toml, else ~/.config/qstream/config.toml), then the built-in
+defaults. `qstream config show` prints each setting in effect and where it came from.
 
 The API key is read from DASHSCOPE_API_KEY, else from the file named by
 DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
@@ -81,7 +90,8 @@ pub enum MediaKind {
 usage line go to stderr. When stdin is not a terminal it is read too: the message is PROMPT, \
 a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
-    max_term_width = 100
+    max_term_width = 100,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -244,9 +254,13 @@ pub struct Cli {
     #[arg(long, help_heading = OUTPUT)]
     pub stats: bool,
 
-    /// Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1)
-    #[arg(long, help_heading = OUTPUT)]
+    /// Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)
+    #[arg(long, overrides_with = "log", help_heading = OUTPUT)]
     pub no_log: bool,
+
+    /// Keep a record in the log: the default, to undo a config file's `log = false`
+    #[arg(long, overrides_with = "no_log", help_heading = OUTPUT)]
+    pub log: bool,
 
     /// Print the request as a curl command and exit without sending it
     #[arg(long, help_heading = OUTPUT)]
@@ -279,14 +293,62 @@ pub struct Cli {
     /// Allow plain http:// to hosts other than loopback
     #[arg(long, help_heading = NETWORK)]
     pub allow_insecure_http: bool,
+
+    /// The config file to read instead of ~/.config/qstream/config.toml
+    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", help_heading = SETTINGS)]
+    pub config: Option<PathBuf>,
+
+    /// Use the config file's [profiles.NAME] (region, workspace, key variable, defaults)
+    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", help_heading = SETTINGS)]
+    pub profile: Option<String>,
+
+    /// Use the config file's [roles.NAME] (system message, prompt template, defaults)
+    #[arg(short = 'r', long, value_name = "NAME", help_heading = SETTINGS)]
+    pub role: Option<String>,
+
+    /// The role's prompt template (filled by the settings layer)
+    #[arg(skip)]
+    pub template: Option<String>,
+
+    /// Where the profile says the key is (filled by the settings layer)
+    #[arg(skip)]
+    pub key_source: Option<KeySource>,
+}
+
+/// A profile's own place for the API key, instead of DASHSCOPE_API_KEY.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeySource {
+    pub profile: String,
+    /// The variable that holds the key (`api_key_env`).
+    pub env: Option<String>,
+    /// The file that holds the key (`api_key_file`).
+    pub file: Option<PathBuf>,
 }
 
 /// The front doors besides the bare `qstream [OPTIONS] [PROMPT]...`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
+    /// Show the settings in effect, the config file's path, its roles or its profiles
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// List, search, show and export the exchanges kept in the local log
     #[command(visible_alias = "logs")]
     Log(LogArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting in effect for the options given, each with where it came from
+    Show,
+    /// Print the path of the config file that would be read
+    Path,
+    /// List the roles the config file defines
+    Roles,
+    /// List the profiles the config file defines
+    Profiles,
 }
 
 /// `qstream log`: with no action, the latest exchanges.
@@ -368,9 +430,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    from_matches(&command().try_get_matches_from(args)?)
+}
+
+/// The `Cli` of parsed arguments, with the attachments in command-line order.
+pub fn from_matches(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let matches = command().try_get_matches_from(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut cli = Cli::from_arg_matches(matches)?;
     let mut media = Vec::new();
     for (id, kind) in [
         ("image", MediaKind::Image),

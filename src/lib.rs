@@ -15,6 +15,7 @@ pub mod media;
 pub mod protocol;
 mod read_ahead;
 pub mod request;
+pub mod settings;
 pub mod sink;
 pub mod sse;
 pub mod store;
@@ -44,11 +45,7 @@ pub fn main_with_args(cli: Cli) -> u8 {
         // cannot be installed.
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
-    let result = match &cli.command {
-        Some(cli::Command::Log(args)) => commands::log::run(args, &ProcessEnv),
-        None => run(&cli, &ProcessEnv, &cancel),
-    };
-    match result {
+    match run(&cli, &ProcessEnv, &cancel) {
         Ok(()) => 0,
         Err(e) if e.is_quiet() => 0,
         Err(e) => {
@@ -82,8 +79,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some((cli, cid)) => (cli, Some(cid.clone())),
         None => (cli, None),
     };
-    let stdin = read_stdin(cli)?;
-    let config = Config::from_cli(cli, env, stdin)?;
+    let (cli, stdin) = settings::fill_template(cli, read_stdin(cli)?);
+    let config = Config::from_cli(&cli, env, stdin)?;
     if cid.is_some() && config.prompt_index.is_none() && config.replay.is_none() {
         return Err(Error::usage(
             "a continued conversation needs a prompt: give one as arguments or on stdin",
@@ -106,13 +103,13 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     };
     let source = match &config.replay {
         Some(path) => Source::Replay(path),
-        None => Source::Network(config::api_key(env)?),
+        None => Source::Network(settings::api_key(cli.key_source.as_ref(), env)?),
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let log = store::record::log_path(cli, env);
+    let log = store::record::log_path(&cli, env);
     let mut sink = make_sink(&config)
         .with_wav(wav)
         .with_transcript(log.is_some());
@@ -122,7 +119,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
     let mut decoder = Decoder::new(protocol, config.incremental);
     let recorder = log.map(|path| {
-        let row = store::record::new_exchange(cli, &config, cid);
+        let row = store::record::new_exchange(&cli, &config, cid);
         store::record::Recorder::start(path, row, env, config.quiet)
     });
     let mut opened = false;

@@ -365,6 +365,41 @@ fn no_log_flag_env_and_replays_write_nothing() {
 }
 
 #[test]
+fn log_false_in_the_config_file_turns_it_off_and_log_turns_it_back_on() {
+    let log = Log::new("config");
+    let config = log.dir.join("config.toml");
+    std::fs::write(&config, "log = false\n").unwrap();
+    let server = Server::start(vec![
+        Reply::sse(complete(&["a"])),
+        Reply::sse(complete(&["b"])),
+    ]);
+    ok(&run(
+        log.ask(&server).env("QSTREAM_CONFIG", &config).arg("hello"),
+        None,
+    ));
+    assert!(!log.db.exists(), "no database was made");
+    ok(&run(
+        log.ask(&server)
+            .env("QSTREAM_CONFIG", &config)
+            .args(["--log", "hello again"]),
+        None,
+    ));
+    assert_eq!(log.only_row()["prompt"], "hello again");
+    // A conversation is a choice of the run, never a setting of the file.
+    std::fs::write(&config, "continue = true\n").unwrap();
+    let out = run(
+        log.ask(&server).env("QSTREAM_CONFIG", &config).arg("x"),
+        None,
+    );
+    assert!(
+        out.stderr.contains("unknown key `continue`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
 fn the_default_path_follows_xdg_data_home_then_home() {
     let dir = temp_dir("xdg");
     let out = run(
@@ -478,6 +513,43 @@ fn continue_sends_the_earlier_turns_and_carries_model_and_system_over() {
             {"role": "assistant", "content": "Lyon."},
         ])
     );
+}
+
+#[test]
+fn a_continued_conversation_beats_the_config_file_but_not_a_role_given_again() {
+    let log = Log::new("continue-config");
+    let config = log.dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "model = \"qwen-turbo\"\n\n[roles.terse]\nsystem = \"one line\"\n",
+    )
+    .unwrap();
+    let server = Server::start(vec![
+        Reply::sse(complete(&["A."])),
+        Reply::sse(complete(&["B."])),
+        Reply::sse(complete(&["C."])),
+    ]);
+    let ask = || {
+        let mut cmd = log.ask(&server);
+        cmd.env("QSTREAM_CONFIG", &config);
+        cmd
+    };
+    ok(&run(ask().args(["-m", "qwen-max", "q1"]), None));
+    ok(&run(ask().args(["-c", "q2"]), None));
+    ok(&run(ask().args(["-c", "-r", "terse", "q3"]), None));
+    let reqs = server.requests();
+    assert_eq!(
+        reqs[1].json()["model"],
+        "qwen-max",
+        "not the file's default"
+    );
+    let third = reqs[2].json();
+    assert_eq!(third["model"], "qwen-max");
+    assert_eq!(
+        third["messages"][0],
+        json!({"role": "system", "content": "one line"})
+    );
+    assert_eq!(third["messages"].as_array().unwrap().len(), 6);
 }
 
 #[test]

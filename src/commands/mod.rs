@@ -1,3 +1,4 @@
-//! Front doors besides the prompt itself (DESIGN §8).
+//! The front doors besides the bare prompt (DESIGN §8): each a clap subcommand.
 
+pub mod config;
 pub mod log;
