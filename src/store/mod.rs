@@ -28,6 +28,8 @@ impl fmt::Display for StoreError {
     }
 }
 
+impl std::error::Error for StoreError {}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError(e.to_string())
@@ -208,8 +210,7 @@ impl Store {
         }
         create_private(path)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", path.display())))?;
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(busy)?;
+        let mut conn = connect(path, busy)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError(format!(
@@ -228,8 +229,7 @@ impl Store {
             return Ok(None);
         }
         // Reading needs no write: a read-only database can still be listed.
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut conn = connect(path, BUSY_TIMEOUT)?;
         schema::migrate(&mut conn)?;
         Ok(Some(Store { conn }))
     }
@@ -319,6 +319,18 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+fn connect(path: &Path, busy: Duration) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(busy)?;
+    // The last connection to close would checkpoint the WAL into the database and fsync it:
+    // milliseconds on every run. Leave that to the automatic checkpoint every 1000 pages.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
+    Ok(conn)
 }
 
 #[cfg(unix)]

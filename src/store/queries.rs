@@ -5,10 +5,12 @@ use serde_json::{json, Value};
 
 use super::{Exchange, Result, Store, StoreError};
 
-const COLUMNS: &str = "id, cid, started_at, ended_at, model, protocol, region, base_url, system,
-    prompt, messages, media, params, content, reasoning, tool_calls, sources, finish_reason,
-    input_tokens, output_tokens, total_tokens, cached_tokens, reasoning_tokens, request_id,
-    ttft_ms, duration_ms, status, error, exit_code, clipped";
+/// The columns of `exchanges e`, in the order `exchange` reads them.
+const COLUMNS: &str = "e.id, e.cid, e.started_at, e.ended_at, e.model, e.protocol, e.region,
+    e.base_url, e.system, e.prompt, e.messages, e.media, e.params, e.content, e.reasoning,
+    e.tool_calls, e.sources, e.finish_reason, e.input_tokens, e.output_tokens, e.total_tokens,
+    e.cached_tokens, e.reasoning_tokens, e.request_id, e.ttft_ms, e.duration_ms, e.status,
+    e.error, e.exit_code, e.clipped";
 
 fn json_column(text: Option<String>) -> Option<Value> {
     text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
@@ -95,35 +97,45 @@ fn prefix_pattern(prefix: &str) -> String {
 impl Store {
     /// The latest exchanges matching `f`, oldest first.
     pub fn list(&self, f: &Filter) -> Result<Vec<Exchange>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM exchanges WHERE 1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(q) = f.query.as_deref() {
-            let q = fts_query(q);
-            if !q.is_empty() {
-                sql.push_str(
-                    " AND rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)",
-                );
+        let query = f.query.as_deref().map(fts_query).filter(|q| !q.is_empty());
+        // A search walks the index newest first (rowids grow with every insert) and stops at
+        // the limit, instead of collecting every match: a common word matches most rows.
+        let (mut sql, order) = match query {
+            Some(q) => {
                 args.push(q.into());
+                (
+                    format!(
+                        "SELECT {COLUMNS} FROM exchanges_fts JOIN exchanges e
+                         ON e.rowid = exchanges_fts.rowid
+                         WHERE exchanges_fts MATCH ?"
+                    ),
+                    " ORDER BY exchanges_fts.rowid DESC LIMIT ?",
+                )
             }
-        }
+            None => (
+                format!("SELECT {COLUMNS} FROM exchanges e WHERE 1"),
+                " ORDER BY e.id DESC LIMIT ?",
+            ),
+        };
         if let Some(c) = f.cid.as_deref() {
             let cid = self.resolve_cid(c)?;
-            sql.push_str(" AND cid = ?");
+            sql.push_str(" AND e.cid = ?");
             args.push(cid.into());
         }
         if let Some(m) = &f.model {
-            sql.push_str(" AND model = ?");
+            sql.push_str(" AND e.model = ?");
             args.push(m.clone().into());
         }
         if let Some(s) = &f.status {
-            sql.push_str(" AND status = ?");
+            sql.push_str(" AND e.status = ?");
             args.push(s.clone().into());
         }
         if let Some(t) = f.since_ms {
-            sql.push_str(" AND started_at >= ?");
+            sql.push_str(" AND e.started_at >= ?");
             args.push(t.into());
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        sql.push_str(order);
         args.push((f.limit.min(i64::MAX as usize) as i64).into());
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt
@@ -194,7 +206,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {COLUMNS} FROM exchanges WHERE id = ?1"),
+                &format!("SELECT {COLUMNS} FROM exchanges e WHERE id = ?1"),
                 [id],
                 exchange,
             )
@@ -204,7 +216,7 @@ impl Store {
     /// Every exchange of a conversation, in order.
     pub fn conversation(&self, cid: &str) -> Result<Vec<Exchange>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM exchanges WHERE cid = ?1 ORDER BY id"
+            "SELECT {COLUMNS} FROM exchanges e WHERE cid = ?1 ORDER BY id"
         ))?;
         let rows = stmt
             .query_map([cid], exchange)?
@@ -218,7 +230,7 @@ impl Store {
             .conn
             .query_row(
                 &format!(
-                    "SELECT {COLUMNS} FROM exchanges WHERE status != 'running'
+                    "SELECT {COLUMNS} FROM exchanges e WHERE status != 'running'
                      ORDER BY id DESC LIMIT 1"
                 ),
                 [],
