@@ -25,6 +25,11 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
         "The first of the proxy variables that is set (either case) carries every request; NO_PROXY lists hosts reached directly, comma-separated without spaces.",
     ),
+    (
+        "QSTREAM_LOG_DB",
+        "The log database (default $XDG_DATA_HOME/qstream/log.db, else ~/.local/share/qstream/log.db).",
+    ),
+    ("QSTREAM_NO_LOG", "1 keeps no log of the run, as --no-log does."),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
 ];
 
@@ -87,12 +92,26 @@ const EXAMPLES: &[(&str, &str)] = &[
         "qstream --dry-run \"hello\"",
         "Show the request as a curl command.",
     ),
+    (
+        "qstream -c \"and in French?\"",
+        "Continue the latest conversation kept in the log.",
+    ),
+    (
+        "qstream log -q otters; qstream log last | pbcopy",
+        "Search the log; copy the last answer, byte for byte.",
+    ),
 ];
 
-const FILES: &[(&str, &str)] = &[(
-    "~/.dashscope/api_key",
-    "The API key, read when neither DASHSCOPE_API_KEY nor DASHSCOPE_API_KEY_FILE_PATH is set.",
-)];
+const FILES: &[(&str, &str)] = &[
+    (
+        "~/.dashscope/api_key",
+        "The API key, read when neither DASHSCOPE_API_KEY nor DASHSCOPE_API_KEY_FILE_PATH is set.",
+    ),
+    (
+        "~/.local/share/qstream/log.db",
+        "The log of every exchange (SQLite; see qstream log --help), unless QSTREAM_LOG_DB or XDG_DATA_HOME says otherwise.",
+    ),
+];
 
 fn section(roff: &mut Roff, title: &str, items: &[(&str, &str)], code: bool) {
     roff.control("SH", [title]);
