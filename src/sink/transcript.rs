@@ -7,7 +7,7 @@ use crate::event::{Event, Usage};
 
 /// The most text (content and reasoning together) a transcript keeps. Real answers are far
 /// shorter; the bound keeps memory flat on a runaway stream (DESIGN §5: 10 MiB on 1 GB).
-pub const MAX_KEPT: usize = 4 << 20;
+pub const MAX_KEPT: usize = 512 << 10;
 
 #[derive(Debug, Default)]
 pub struct Transcript {

@@ -218,7 +218,8 @@ impl Store {
             )));
         }
         // In WAL mode NORMAL never corrupts; a power cut may lose the last commits only.
-        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        // A small page cache: one process writes one row, and memory stays flat (DESIGN §5).
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -256")?;
         schema::migrate(&mut conn)?;
         Ok(Store { conn })
     }
