@@ -28,50 +28,63 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Attach audio: a URL, or a local file sent inline (repeatable)')
             [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Attach a video: a URL, or a local file sent inline (repeatable)')
             [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Continue the conversation with this id (a unique prefix is enough)')
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model name')
-            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model name')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]')
+            [CompletionResult]::new('--thinking-budget', '--thinking-budget', [CompletionResultType]::ParameterName, 'Most reasoning tokens (thinking_budget, a positive integer); implies --thinking')
             [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
             [CompletionResult]::new('--top-p', '--top-p', [CompletionResultType]::ParameterName, 'Nucleus sampling threshold')
             [CompletionResult]::new('--top-k', '--top-k', [CompletionResultType]::ParameterName, 'Sample from the K most likely tokens')
-            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate, reasoning included (compatible: max_completion_tokens; dashscope: max_tokens)')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Random seed')
             [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Stop generating at this string (repeatable)')
             [CompletionResult]::new('--presence-penalty', '--presence-penalty', [CompletionResultType]::ParameterName, 'Presence penalty (-2.0 to 2.0)')
+            [CompletionResult]::new('--search-strategy', '--search-strategy', [CompletionResultType]::ParameterName, 'Web search strategy (search_options.search_strategy); implies --search')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Answer with JSON following the JSON Schema in FILE (response_format json_schema)')
             [CompletionResult]::new('--tools', '--tools', [CompletionResultType]::ParameterName, 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)')
             [CompletionResult]::new('--tool-choice', '--tool-choice', [CompletionResultType]::ParameterName, 'Whether to call a tool: auto, none, or the name of the function to call')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)')
             [CompletionResult]::new('--param', '--param', [CompletionResultType]::ParameterName, 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)')
-            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Wire protocol [default: compatible; a replay detects it]')
-            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region whose endpoint to use when no base URL is given')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region whose endpoint to use when no base URL is given; API keys work in their own region only [env: QSTREAM_REGION] [default: intl]')
+            [CompletionResult]::new('--native-endpoint', '--native-endpoint', [CompletionResultType]::ParameterName, 'dashscope: the generation endpoint, instead of the one the model name picks')
             [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1')
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read a recorded response body from FILE (`-` = stdin) instead of the network')
             [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Also write the raw response body to FILE as it arrives')
             [CompletionResult]::new('--audio-out', '--audio-out', [CompletionResultType]::ParameterName, 'Qwen-Omni: also ask for speech and write it to FILE as WAV (compatible protocol)')
             [CompletionResult]::new('--voice', '--voice', [CompletionResultType]::ParameterName, 'The voice for --audio-out')
             [CompletionResult]::new('--reasoning', '--reasoning', [CompletionResultType]::ParameterName, 'Where the reasoning goes in text mode')
+            [CompletionResult]::new('--render', '--render', [CompletionResultType]::ParameterName, 'Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it streams')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without a byte from the server before giving up')
-            [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Seconds the whole request may take (default: no limit)')
+            [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Seconds the whole request may take, retries and their waits included (default: no limit)')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries after a connect failure, HTTP 429 or 5xx, before any output')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header (repeatable); replaces a default header of the same name')
-            [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Workspace to bill and authorise against (X-DashScope-WorkSpace)')
+            [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Workspace: with a region, its own host {ID}.{region-id}.maas.aliyuncs.com (only that workspace''s keys work there); with --base-url, the X-DashScope-WorkSpace header [env: DASHSCOPE_WORKSPACE]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
             [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Never read stdin, even when it is not a terminal (for loops that read a list from it)')
+            [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Never read stdin, even when it is not a terminal (for loops that read a list from it)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
             [CompletionResult]::new('--thinking', '--thinking', [CompletionResultType]::ParameterName, 'Ask for the model''s reasoning (enable_thinking: true)')
             [CompletionResult]::new('--no-thinking', '--no-thinking', [CompletionResultType]::ParameterName, 'Ask for no reasoning (enable_thinking: false)')
-            [CompletionResult]::new('--enable-search', '--enable-search', [CompletionResultType]::ParameterName, 'Let the model search the web (enable_search: true)')
+            [CompletionResult]::new('--search', '--search', [CompletionResultType]::ParameterName, 'Let the model search the web (enable_search: true; billed per search)')
+            [CompletionResult]::new('--force-search', '--force-search', [CompletionResultType]::ParameterName, 'Always search, not only when the model thinks it helps (forced_search); implies --search')
+            [CompletionResult]::new('--sources', '--sources', [CompletionResultType]::ParameterName, 'Ask for the web sources and list them after the answer; implies --search and needs the dashscope protocol (chosen when no protocol is given)')
+            [CompletionResult]::new('--json-object', '--json-object', [CompletionResultType]::ParameterName, 'Answer with a JSON object (response_format json_object; the prompt must say "JSON")')
             [CompletionResult]::new('--no-incremental', '--no-incremental', [CompletionResultType]::ParameterName, 'dashscope: ask for cumulative output (incremental_output: false); deltas are still printed')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per event to stdout')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Write every SSE event as one JSON object per line, before protocol decoding')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Nothing on stderr but errors')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Write only the contents of the first fenced code block, each line as it completes')
+            [CompletionResult]::new('--extract', '--extract', [CompletionResultType]::ParameterName, 'Write only the contents of the first fenced code block, each line as it completes')
+            [CompletionResult]::new('--extract-last', '--extract-last', [CompletionResultType]::ParameterName, 'Write only the contents of the last fenced code block, when the answer ends')
             [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'At the end, print time to first token, total time, deltas, tokens/s and request_id')
             [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)')
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Keep a record in the log: the default, to undo a config file''s `log = false`')
@@ -87,6 +100,11 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             break
         }
         'qstream;config' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print every setting in effect for the options given, each with where it came from')
@@ -96,21 +114,41 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             break
         }
         'qstream;config;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;config;path' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;config;roles' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;config;profiles' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -125,6 +163,11 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model')
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only exchanges with this status')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per exchange, one a line')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -146,6 +189,11 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model')
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only exchanges with this status')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per exchange, one a line')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -158,37 +206,72 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             break
         }
         'qstream;log;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;logs;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;log;last' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;logs;last' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;log;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;logs;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;log;usage' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per day and model')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -196,27 +279,52 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
         }
         'qstream;logs;usage' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per day and model')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;log;rm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;logs;rm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;log;path' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'qstream;logs;path' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

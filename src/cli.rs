@@ -19,9 +19,11 @@ Examples:
   qstream \"Who are you?\"
   git diff | qstream \"review this diff\"
   qstream --thinking -m qwen-plus \"Is 9.11 larger than 9.9?\"
-  qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'
+  qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
+  qstream -x \"bash one-liner to count lines in *.rs\" > count.sh
+  qstream --render markdown \"explain lifetimes\" | less -R
   qstream -r reviewer < change.diff
   qstream -P cn config show
   qstream -- config my router          (a prompt whose first word names a subcommand)
@@ -46,20 +48,65 @@ pub enum Protocol {
     Dashscope,
 }
 
+/// The regions the service's chat APIs are offered in (see `crate::models::region_hosts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Region {
-    /// International (Singapore): dashscope-intl.aliyuncs.com
+    /// Singapore: dashscope-intl.aliyuncs.com
+    #[value(alias = "sg", alias = "singapore")]
     Intl,
-    /// Mainland China (Beijing): dashscope.aliyuncs.com
+    /// China (Beijing): dashscope.aliyuncs.com
+    #[value(alias = "beijing")]
     Cn,
+    /// US (Virginia): dashscope-us.aliyuncs.com
+    #[value(alias = "virginia")]
+    Us,
+    /// China (Hong Kong): cn-hongkong.dashscope.aliyuncs.com
+    #[value(alias = "hongkong")]
+    Hk,
+    /// Germany (Frankfurt): only through a workspace host (needs --workspace)
+    #[value(alias = "frankfurt")]
+    Eu,
+    /// Japan (Tokyo): only through a workspace host (needs --workspace)
+    #[value(alias = "tokyo")]
+    Jp,
+}
+
+/// Which native (dashscope) generation endpoint serves the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NativeEndpoint {
+    /// {base}/services/aigc/text-generation/generation
+    Text,
+    /// {base}/services/aigc/multimodal-generation/generation (content as [{"text": …}] lists)
+    Multimodal,
+}
+
+/// How the web search searches (search_options.search_strategy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchStrategy {
+    Turbo,
+    Max,
+    Agent,
+    #[value(name = "agent_max", alias = "agent-max")]
+    AgentMax,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
-    /// Colour when the output is a terminal and NO_COLOR is not set
+    /// Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Render {
+    /// Render when stdout is a terminal and colour is allowed (NO_COLOR, TERM=dumb, --color never
+    /// ask for plain)
+    Auto,
+    /// Render also into a pipe or file (for `less -R`); width from COLUMNS, else 80
+    Markdown,
+    /// Never render: the model's text as it came
+    Plain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,7 +138,8 @@ usage line go to stderr. When stdin is not a terminal it is read too: the messag
 a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -100,6 +148,10 @@ pub struct Cli {
     /// The prompt; its words are joined by spaces. `-` means: read the prompt from stdin only.
     #[arg(value_name = "PROMPT", help_heading = INPUT)]
     pub prompt: Vec<String>,
+
+    /// Never read stdin, even when it is not a terminal (for loops that read a list from it)
+    #[arg(short = 'n', long, help_heading = INPUT)]
+    pub no_stdin: bool,
 
     /// System message
     #[arg(short = 's', long, value_name = "TEXT", help_heading = INPUT)]
@@ -142,9 +194,9 @@ pub struct Cli {
     #[arg(skip)]
     pub explicit: Vec<&'static str>,
 
-    /// Model name
-    #[arg(short = 'm', long, env = "QSTREAM_MODEL", hide_env_values = true, default_value = "qwen-plus", help_heading = MODEL)]
-    pub model: String,
+    /// Model name [env: QSTREAM_MODEL] [default: qwen-plus]
+    #[arg(short = 'm', long, value_name = "MODEL", help_heading = MODEL)]
+    pub model: Option<String>,
 
     /// Ask for the model's reasoning (enable_thinking: true)
     #[arg(long, overrides_with = "no_thinking", help_heading = MODEL)]
@@ -153,6 +205,10 @@ pub struct Cli {
     /// Ask for no reasoning (enable_thinking: false)
     #[arg(long, overrides_with = "thinking", help_heading = MODEL)]
     pub no_thinking: bool,
+
+    /// Most reasoning tokens (thinking_budget, a positive integer); implies --thinking
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "no_thinking", help_heading = MODEL)]
+    pub thinking_budget: Option<u64>,
 
     /// Sampling temperature
     #[arg(long, value_name = "T", help_heading = MODEL)]
@@ -166,7 +222,8 @@ pub struct Cli {
     #[arg(long, value_name = "K", help_heading = MODEL)]
     pub top_k: Option<u64>,
 
-    /// Most tokens to generate
+    /// Most tokens to generate, reasoning included (compatible: max_completion_tokens;
+    /// dashscope: max_tokens)
     #[arg(long, value_name = "N", help_heading = MODEL)]
     pub max_tokens: Option<u64>,
 
@@ -182,9 +239,30 @@ pub struct Cli {
     #[arg(long, value_name = "X", allow_negative_numbers = true, help_heading = MODEL)]
     pub presence_penalty: Option<f64>,
 
-    /// Let the model search the web (enable_search: true)
+    /// Let the model search the web (enable_search: true; billed per search)
+    #[arg(long, alias = "enable-search", help_heading = MODEL)]
+    pub search: bool,
+
+    /// Web search strategy (search_options.search_strategy); implies --search
+    #[arg(long, value_enum, value_name = "STRATEGY", help_heading = MODEL)]
+    pub search_strategy: Option<SearchStrategy>,
+
+    /// Always search, not only when the model thinks it helps (forced_search); implies --search
     #[arg(long, help_heading = MODEL)]
-    pub enable_search: bool,
+    pub force_search: bool,
+
+    /// Ask for the web sources and list them after the answer; implies --search and needs
+    /// the dashscope protocol (chosen when no protocol is given)
+    #[arg(long, help_heading = MODEL)]
+    pub sources: bool,
+
+    /// Answer with a JSON object (response_format json_object; the prompt must say "JSON")
+    #[arg(long, conflicts_with = "schema", help_heading = MODEL)]
+    pub json_object: bool,
+
+    /// Answer with JSON following the JSON Schema in FILE (response_format json_schema)
+    #[arg(long, value_name = "FILE", help_heading = MODEL)]
+    pub schema: Option<PathBuf>,
 
     /// Tools the model may call: a JSON array of tool definitions (OpenAI shape)
     #[arg(long, value_name = "FILE", help_heading = MODEL)]
@@ -198,13 +276,18 @@ pub struct Cli {
     #[arg(short = 'o', long = "param", value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = MODEL)]
     pub params: Vec<String>,
 
-    /// Wire protocol [default: compatible; a replay detects it]
-    #[arg(long, value_enum, env = "QSTREAM_PROTOCOL", hide_env_values = true, help_heading = PROTOCOL)]
+    /// Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]
+    #[arg(long, value_enum, help_heading = PROTOCOL)]
     pub protocol: Option<Protocol>,
 
-    /// Region whose endpoint to use when no base URL is given
-    #[arg(long, value_enum, default_value = "intl", help_heading = PROTOCOL)]
-    pub region: Region,
+    /// Region whose endpoint to use when no base URL is given; API keys work in their own
+    /// region only [env: QSTREAM_REGION] [default: intl]
+    #[arg(long, value_enum, ignore_case = true, help_heading = PROTOCOL)]
+    pub region: Option<Region>,
+
+    /// dashscope: the generation endpoint, instead of the one the model name picks
+    #[arg(long, value_enum, value_name = "KIND", help_heading = PROTOCOL)]
+    pub native_endpoint: Option<NativeEndpoint>,
 
     /// Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1
     #[arg(long, value_name = "URL", help_heading = PROTOCOL)]
@@ -246,6 +329,19 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "WHERE", default_value = "stderr", help_heading = OUTPUT)]
     pub reasoning: Reasoning,
 
+    /// Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it
+    /// streams
+    #[arg(long, value_enum, value_name = "WHEN", env = "QSTREAM_RENDER", hide_env_values = true, default_value = "auto", help_heading = OUTPUT)]
+    pub render: Render,
+
+    /// Write only the contents of the first fenced code block, each line as it completes
+    #[arg(short = 'x', long, conflicts_with_all = ["json", "raw", "extract_last"], help_heading = OUTPUT)]
+    pub extract: bool,
+
+    /// Write only the contents of the last fenced code block, when the answer ends
+    #[arg(long, conflicts_with_all = ["json", "raw"], help_heading = OUTPUT)]
+    pub extract_last: bool,
+
     /// When to use colour on stderr
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", help_heading = OUTPUT)]
     pub color: Color,
@@ -274,7 +370,7 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value = "120", help_heading = NETWORK)]
     pub timeout: f64,
 
-    /// Seconds the whole request may take (default: no limit)
+    /// Seconds the whole request may take, retries and their waits included (default: no limit)
     #[arg(long, value_name = "SECS", help_heading = NETWORK)]
     pub max_time: Option<f64>,
 
@@ -286,8 +382,10 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append, help_heading = NETWORK)]
     pub headers: Vec<String>,
 
-    /// Workspace to bill and authorise against (X-DashScope-WorkSpace)
-    #[arg(long, value_name = "ID", env = "DASHSCOPE_WORKSPACE", hide_env_values = true, help_heading = NETWORK)]
+    /// Workspace: with a region, its own host {ID}.{region-id}.maas.aliyuncs.com (only that
+    /// workspace's keys work there); with --base-url, the X-DashScope-WorkSpace header
+    /// [env: DASHSCOPE_WORKSPACE]
+    #[arg(long, value_name = "ID", help_heading = NETWORK)]
     pub workspace: Option<String>,
 
     /// Allow plain http:// to hosts other than loopback
@@ -295,15 +393,15 @@ pub struct Cli {
     pub allow_insecure_http: bool,
 
     /// The config file to read instead of ~/.config/qstream/config.toml
-    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", help_heading = SETTINGS)]
+    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", hide_env_values = true, global = true, help_heading = SETTINGS)]
     pub config: Option<PathBuf>,
 
     /// Use the config file's [profiles.NAME] (region, workspace, key variable, defaults)
-    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", help_heading = SETTINGS)]
+    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", hide_env_values = true, global = true, help_heading = SETTINGS)]
     pub profile: Option<String>,
 
     /// Use the config file's [roles.NAME] (system message, prompt template, defaults)
-    #[arg(short = 'r', long, value_name = "NAME", help_heading = SETTINGS)]
+    #[arg(short = 'r', long, value_name = "NAME", global = true, help_heading = SETTINGS)]
     pub role: Option<String>,
 
     /// The role's prompt template (filled by the settings layer)
@@ -420,6 +518,33 @@ pub enum LogAction {
 }
 
 /// The clap command, for the man page and completions.
+/// Options whose variable `Config` reads itself (so that an empty value counts as unset and an
+/// invalid one names the variable): the option's id and its variable. The settings layer counts
+/// a set variable as given, as it does clap's own `env`.
+pub const ENV_READ_BY_CONFIG: &[(&str, &str)] = &[
+    ("model", "QSTREAM_MODEL"),
+    ("protocol", "QSTREAM_PROTOCOL"),
+    ("region", "QSTREAM_REGION"),
+    ("workspace", "DASHSCOPE_WORKSPACE"),
+];
+
+/// The built-in defaults that `Config` applies itself (the options have no clap default, so
+/// that a variable can be told from a default): what `config show` reports as `default`.
+pub const DEFAULT_MODEL: &str = "qwen-plus";
+pub const DEFAULTS_APPLIED_BY_CONFIG: &[(&str, &str)] = &[
+    ("model", DEFAULT_MODEL),
+    ("protocol", "compatible"),
+    ("region", "intl"),
+];
+
+/// The variable `Config` reads for option `id`, if any.
+pub fn env_read_by_config(id: &str) -> Option<&'static str> {
+    ENV_READ_BY_CONFIG
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, var)| *var)
+}
+
 pub fn command() -> clap::Command {
     Cli::command()
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::cli::{Cli, Color, Protocol, Reasoning, Region};
+use crate::cli::{Cli, Color, NativeEndpoint, Protocol, Reasoning, Region, Render};
 use crate::error::{Error, Result};
+use crate::render::extract::Which;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
@@ -61,6 +62,10 @@ pub struct Config {
     pub quiet: bool,
     pub reasoning: Reasoning,
     pub color: Color,
+    /// `--render`: whether text mode renders markdown.
+    pub render: Render,
+    /// `-x` / `--extract-last`: only a code block's contents on stdout.
+    pub extract: Option<Which>,
     pub stats: bool,
     pub dry_run: bool,
     /// Extra headers (`--header`, `--workspace`), applied over the defaults.
@@ -77,6 +82,10 @@ pub struct Config {
     /// Things worth saying on stderr before the request (unless quiet).
     pub warnings: Vec<String>,
     pub network: Network,
+    /// `--native-endpoint`: overrides the model-name rules (`crate::models`).
+    pub native_endpoint: Option<NativeEndpoint>,
+    /// Where the request goes, for messages: the region, or `None` with `--base-url`.
+    pub region: Option<Region>,
 }
 
 /// Where the process's surroundings come from, so that tests can supply their own.
@@ -151,9 +160,9 @@ fn header(h: &str) -> Result<(String, String)> {
             "--header Authorization is refused: the key comes from DASHSCOPE_API_KEY, never from the command line",
         ));
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+    if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
         return Err(Error::usage(format!(
-            "--header {name}: the value has a line break"
+            "--header {name}: the value has a line break or another control character"
         )));
     }
     Ok((name.to_owned(), value.to_owned()))
@@ -181,19 +190,58 @@ impl Config {
         } else {
             OutputMode::Text
         };
-        let protocol_given = cli.protocol.is_some();
-        let protocol = cli.protocol.unwrap_or(Protocol::Compatible);
+        let env_protocol = env_choice::<Protocol>(env, "QSTREAM_PROTOCOL")?;
+        let protocol_given = cli.protocol.is_some() || env_protocol.is_some();
+        // Only the native protocol returns web sources: `--sources` picks it when none was.
+        let protocol = cli.protocol.or(env_protocol).unwrap_or(if cli.sources {
+            Protocol::Dashscope
+        } else {
+            Protocol::Compatible
+        });
+        if cli.sources && protocol == Protocol::Compatible {
+            return Err(Error::usage(
+                "--sources needs --protocol dashscope: the compatible protocol returns no web sources",
+            ));
+        }
+        let region = match cli.region {
+            Some(r) => r,
+            None => env_choice::<Region>(env, "QSTREAM_REGION")?.unwrap_or(Region::Intl),
+        };
+        let workspace = match &cli.workspace {
+            Some(ws) => Some((ws.clone(), "--workspace")),
+            None => env
+                .var("DASHSCOPE_WORKSPACE")
+                .map(|ws| (ws, "DASHSCOPE_WORKSPACE")),
+        };
+        if let Some((ws, origin)) = &workspace {
+            if ws.bytes().any(|b| b.is_ascii_control()) {
+                return Err(Error::usage(format!(
+                    "{origin}: the workspace has a line break or another control character"
+                )));
+            }
+        }
         let base_env = match protocol {
             Protocol::Compatible => "DASHSCOPE_COMPATIBLE_BASE_URL",
             Protocol::Dashscope => "DASHSCOPE_HTTP_BASE_URL",
         };
-        let base_url = match cli.base_url.clone().or_else(|| env.var(base_env)) {
-            Some(url) => url.trim_end_matches('/').to_owned(),
+        let given = match &cli.base_url {
+            Some(url) => Some((url.clone(), "--base-url")),
+            None => env.var(base_env).map(|url| (url, base_env)),
+        };
+        // The region decides the host only when no base URL was given.
+        let region_used = given.is_none().then_some(region);
+        let base_url = match given {
+            Some((url, origin)) => {
+                crate::endpoint::check_base_url(&url).map_err(|mut e| {
+                    e.message = format!("{origin}: {}", e.message);
+                    e
+                })?;
+                url.trim_end_matches('/').to_owned()
+            }
             None => {
-                let host = match cli.region {
-                    Region::Intl => INTL_BASE,
-                    Region::Cn => CN_BASE,
-                };
+                let host = crate::models::host(region, workspace.as_ref().map(|(w, _)| w.as_str()))
+                    .map(|h| format!("https://{h}"))
+                    .map_err(Error::usage)?;
                 match protocol {
                     Protocol::Compatible => format!("{host}/compatible-mode/v1"),
                     Protocol::Dashscope => format!("{host}/api/v1"),
@@ -210,17 +258,32 @@ impl Config {
         put("temperature", cli.temperature.map(Value::from));
         put("top_p", cli.top_p.map(Value::from));
         put("top_k", cli.top_k.map(Value::from));
-        put("max_tokens", cli.max_tokens.map(Value::from));
+        // The compatible API renamed it (notice 724, 2026-04-20); `-o max_tokens=…` still
+        // sends exactly that.
+        put(
+            match protocol {
+                Protocol::Compatible => "max_completion_tokens",
+                Protocol::Dashscope => "max_tokens",
+            },
+            cli.max_tokens.map(Value::from),
+        );
+        put("thinking_budget", cli.thinking_budget.map(Value::from));
         put("seed", cli.seed.map(Value::from));
         put(
             "stop",
             (!cli.stop.is_empty()).then(|| Value::from(cli.stop.clone())),
         );
         put("presence_penalty", cli.presence_penalty.map(Value::from));
+        let search = crate::search::options(cli);
         put(
             "enable_search",
-            cli.enable_search.then_some(Value::Bool(true)),
+            search.is_some().then_some(Value::Bool(true)),
         );
+        put(
+            "search_options",
+            search.filter(|o| !o.is_empty()).map(Value::Object),
+        );
+        put("response_format", crate::structured::response_format(cli)?);
         for kv in &cli.params {
             let (k, v) = param(kv)?;
             params.insert(k, v);
@@ -233,14 +296,16 @@ impl Config {
         }
         // A continued conversation: its earlier turns come before this one.
         messages.extend(cli.history.iter().cloned());
-        let stdin_for_prompt = if cli.messages.as_deref() == Some(Path::new("-")) {
-            None
+        // Stdin is moved, never copied: it may be large.
+        let (messages_stdin, stdin_for_prompt) = if cli.messages.as_deref() == Some(Path::new("-"))
+        {
+            (stdin.text, None)
         } else {
-            stdin.text.clone()
+            (None, stdin.text)
         };
         if let Some(path) = &cli.messages {
             let (text, origin) = if path == Path::new("-") {
-                (stdin.text.clone().unwrap_or_default(), "stdin".to_owned())
+                (messages_stdin.unwrap_or_default(), "stdin".to_owned())
             } else {
                 (
                     read_file(path, "messages file")?,
@@ -249,7 +314,7 @@ impl Config {
             };
             messages.extend(parse_messages(&text, &origin)?);
         }
-        let prompt = user_message(&cli.prompt, stdin_for_prompt.as_deref());
+        let prompt = user_message(&cli.prompt, stdin_for_prompt);
         let prompt_index = prompt.is_some().then_some(messages.len());
         match prompt {
             Some(p) => messages.push(serde_json::json!({"role": "user", "content": p})),
@@ -328,9 +393,16 @@ impl Config {
             ));
         }
 
+        if cli.json_object && !crate::structured::mentions_json(&messages) {
+            warnings.push(
+                "qstream: warning: --json-object: the service wants the word \"JSON\" in the prompt and may refuse without it"
+                    .to_owned(),
+            );
+        }
         let mut headers = Vec::new();
-        if let Some(ws) = &cli.workspace {
-            headers.push(("X-DashScope-WorkSpace".to_owned(), ws.clone()));
+        if let (Some((ws, _)), None) = (workspace, region_used) {
+            // A workspace host names the workspace already; another host takes the header.
+            headers.push(("X-DashScope-WorkSpace".to_owned(), ws));
         }
         for h in &cli.headers {
             headers.push(header(h)?);
@@ -339,9 +411,13 @@ impl Config {
         Ok(Config {
             protocol,
             base_url,
-            model: cli.model.clone(),
+            model: cli
+                .model
+                .clone()
+                .or_else(|| env.var("QSTREAM_MODEL"))
+                .unwrap_or_else(|| crate::cli::DEFAULT_MODEL.to_owned()),
             messages,
-            thinking: if cli.thinking {
+            thinking: if cli.thinking || cli.thinking_budget.is_some() {
                 Some(true)
             } else if cli.no_thinking {
                 Some(false)
@@ -357,6 +433,14 @@ impl Config {
             quiet: cli.quiet,
             reasoning: cli.reasoning,
             color: cli.color,
+            render: cli.render,
+            extract: if cli.extract {
+                Some(Which::First)
+            } else if cli.extract_last {
+                Some(Which::Last)
+            } else {
+                None
+            },
             stats: cli.stats,
             dry_run: cli.dry_run,
             headers,
@@ -374,12 +458,16 @@ impl Config {
                 retries: cli.retries,
                 allow_insecure_http: cli.allow_insecure_http,
             },
+            native_endpoint: cli.native_endpoint,
+            region: region_used,
         })
     }
 }
 
 /// PROMPT, a blank line, then stdin; `-` alone means stdin only. `None` when both are empty.
-pub fn user_message(words: &[String], stdin: Option<&str>) -> Option<String> {
+/// Stdin's buffer becomes the message (the prompt is put in front of it), so a large input is
+/// never held twice.
+pub fn user_message(words: &[String], stdin: Option<String>) -> Option<String> {
     let stdin = stdin.filter(|s| !s.trim().is_empty());
     let stdin_only = words.len() == 1 && words[0] == "-";
     let prompt = if stdin_only {
@@ -389,16 +477,50 @@ pub fn user_message(words: &[String], stdin: Option<&str>) -> Option<String> {
     };
     match (prompt.trim().is_empty(), stdin) {
         (true, None) => None,
-        (true, Some(s)) => Some(s.to_owned()),
+        (true, Some(s)) => Some(s),
         (false, None) => Some(prompt),
-        (false, Some(s)) => Some(format!("{prompt}\n\n{s}")),
+        (false, Some(mut s)) => {
+            s.insert_str(0, &format!("{prompt}\n\n"));
+            Some(s)
+        }
     }
 }
 
+/// The file the key would be read from (whether or not the variable takes precedence).
+pub fn api_key_file(env: &dyn Env) -> Option<PathBuf> {
+    match env.var("DASHSCOPE_API_KEY_FILE_PATH") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => env.home().map(|h| h.join(".dashscope").join("api_key")),
+    }
+}
+
+/// A `clap::ValueEnum` value from the environment; an invalid one names the variable.
+fn env_choice<T: clap::ValueEnum>(env: &dyn Env, name: &str) -> Result<Option<T>> {
+    let Some(value) = env.var(name) else {
+        return Ok(None);
+    };
+    T::from_str(value.trim(), true).map(Some).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        Error::usage(format!(
+            "{name}: invalid value {value:?} (expected {})",
+            names.join(" or ")
+        ))
+    })
+}
+
+/// The largest key file read: a key is under a hundred bytes; anything far bigger is the
+/// wrong file.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
 /// The key, in the vendor SDK's order: the variable, the file it names, ~/.dashscope/api_key.
+/// A key that cannot be right (blank, control or non-ASCII characters, spaces) is refused
+/// naming where it came from and why, never showing it.
 pub fn api_key(env: &dyn Env) -> Result<ApiKey> {
     if let Some(k) = env.var("DASHSCOPE_API_KEY") {
-        return Ok(ApiKey(k.trim().to_owned()));
+        return checked_key(&k, "DASHSCOPE_API_KEY");
     }
     let (path, named) = match env.var("DASHSCOPE_API_KEY_FILE_PATH") {
         Some(p) => (Some(PathBuf::from(p)), true),
@@ -408,26 +530,90 @@ pub fn api_key(env: &dyn Env) -> Result<ApiKey> {
         ),
     };
     if let Some(path) = path {
-        match std::fs::read_to_string(&path) {
-            Ok(text) if !text.trim().is_empty() => return Ok(ApiKey(text.trim().to_owned())),
-            Ok(_) => {
-                return Err(Error::config(format!(
-                    "the API key file {} is empty; set DASHSCOPE_API_KEY",
-                    path.display()
-                )))
-            }
-            Err(e) if named => {
-                return Err(Error::config(format!(
-                    "cannot read DASHSCOPE_API_KEY_FILE_PATH {}: {e}",
-                    path.display()
-                )))
-            }
-            Err(_) => {}
+        let what = if named {
+            format!(
+                "the key file {} (DASHSCOPE_API_KEY_FILE_PATH)",
+                path.display()
+            )
+        } else {
+            format!("the key file {}", path.display())
+        };
+        match read_key_file(&path) {
+            Ok(text) => return checked_key(&text, &what),
+            // No file at the default place: simply no key there.
+            Err(KeyFileError::Missing) if !named => {}
+            Err(e) => return Err(Error::config(format!("cannot use {what}: {e}"))),
         }
     }
     Err(Error::config(
         "no API key: set DASHSCOPE_API_KEY (or DASHSCOPE_API_KEY_FILE_PATH, or write it to ~/.dashscope/api_key)",
     ))
+}
+
+enum KeyFileError {
+    Missing,
+    Other(String),
+}
+
+impl fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyFileError::Missing => f.write_str("no such file"),
+            KeyFileError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+fn read_key_file(path: &Path) -> std::result::Result<String, KeyFileError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => KeyFileError::Missing,
+        std::io::ErrorKind::PermissionDenied => KeyFileError::Other("permission denied".into()),
+        std::io::ErrorKind::IsADirectory => KeyFileError::Other("it is a directory".into()),
+        _ => KeyFileError::Other(e.to_string()),
+    };
+    let too_big = || KeyFileError::Other(format!("it is over {} KiB", MAX_KEY_FILE / 1024));
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(KeyFileError::Other("it is a directory".into()));
+    }
+    if meta.len() > MAX_KEY_FILE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        KeyFileError::Other(format!(
+            "it is not UTF-8 text (invalid at byte {}, counting from 0)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The key as it will be sent: without a UTF-8 byte-order mark and surrounding whitespace,
+/// and made only of printable ASCII.
+fn checked_key(raw: &str, origin: &str) -> Result<ApiKey> {
+    let key = raw.trim_start_matches('\u{feff}').trim();
+    let bad = |why: String| Err(Error::config(format!("the API key in {origin} {why}")));
+    if key.is_empty() {
+        return bad("is blank".to_owned());
+    }
+    // Positions, never characters: the key must not be shown, not even in part.
+    if let Some(i) = key.chars().position(|c| !c.is_ascii()) {
+        return bad(format!("has a non-ASCII character (character {})", i + 1));
+    }
+    if let Some(i) = key.bytes().position(|b| b.is_ascii_control()) {
+        return bad(format!("has a control character (character {})", i + 1));
+    }
+    if let Some(i) = key.bytes().position(|b| b == b' ') {
+        return bad(format!("has a space in it (character {})", i + 1));
+    }
+    Ok(ApiKey(key.to_owned()))
 }
 
 #[cfg(test)]
@@ -471,13 +657,19 @@ mod tests {
         let w = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(user_message(&w(&["a", "b"]), None).as_deref(), Some("a b"));
         assert_eq!(
-            user_message(&w(&["review"]), Some("diff\n")).as_deref(),
+            user_message(&w(&["review"]), Some("diff\n".into())).as_deref(),
             Some("review\n\ndiff\n")
         );
-        assert_eq!(user_message(&w(&["-"]), Some("x")).as_deref(), Some("x"));
+        assert_eq!(
+            user_message(&w(&["-"]), Some("x".into())).as_deref(),
+            Some("x")
+        );
         assert_eq!(user_message(&w(&["-"]), None), None);
-        assert_eq!(user_message(&w(&[]), Some("  \n")), None);
-        assert_eq!(user_message(&w(&[]), Some("q")).as_deref(), Some("q"));
+        assert_eq!(user_message(&w(&[]), Some("  \n".into())), None);
+        assert_eq!(
+            user_message(&w(&[]), Some("q".into())).as_deref(),
+            Some("q")
+        );
     }
 
     #[test]
@@ -562,8 +754,17 @@ mod tests {
         assert!(header("nocolon").is_err());
         assert!(header(": v").is_err());
         assert!(header("authorization: Bearer x").is_err());
+        // With a base URL of one's own, the workspace travels as a header ...
         let c = config(
-            &["--workspace", "ws-1", "-H", "X-A: 1", "hi"],
+            &[
+                "--workspace",
+                "ws-1",
+                "--base-url",
+                "https://proxy.example/compatible-mode/v1",
+                "-H",
+                "X-A: 1",
+                "hi",
+            ],
             &env(&[]),
             None,
         )
@@ -574,6 +775,57 @@ mod tests {
                 ("X-DashScope-WorkSpace".to_string(), "ws-1".to_string()),
                 ("X-A".to_string(), "1".to_string())
             ]
+        );
+        // ... and with a region it picks the workspace's own host instead.
+        let c = config(&["--workspace", "ws-1", "hi"], &env(&[]), None).expect("ok");
+        assert!(c.headers.is_empty());
+        assert_eq!(
+            c.base_url,
+            "https://ws-1.ap-southeast-1.maas.aliyuncs.com/compatible-mode/v1"
+        );
+    }
+
+    #[test]
+    fn regions_aliases_env_and_workspace_only_regions() {
+        let base = |args: &[&str], e: &FakeEnv| config(args, e, None).map(|c| c.base_url);
+        assert_eq!(
+            base(&["--region", "SG", "hi"], &env(&[])).expect("sg"),
+            "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+        );
+        assert_eq!(
+            base(
+                &["--region", "us", "--protocol", "dashscope", "hi"],
+                &env(&[])
+            )
+            .expect("us"),
+            "https://dashscope-us.aliyuncs.com/api/v1"
+        );
+        assert_eq!(
+            base(&["--region", "Hk", "hi"], &env(&[])).expect("hk"),
+            "https://cn-hongkong.dashscope.aliyuncs.com/compatible-mode/v1"
+        );
+        assert_eq!(
+            base(&["--region", "Beijing", "hi"], &env(&[])).expect("cn"),
+            "https://dashscope.aliyuncs.com/compatible-mode/v1"
+        );
+        let e = base(&["--region", "eu", "hi"], &env(&[])).expect_err("eu needs a workspace");
+        assert_eq!(e.exit, crate::error::Exit::Usage);
+        assert!(e.message.contains("--workspace"), "{e}");
+        assert_eq!(
+            base(
+                &["--region", "frankfurt", "--workspace", "ws-9", "hi"],
+                &env(&[])
+            )
+            .expect("eu"),
+            "https://ws-9.eu-central-1.maas.aliyuncs.com/compatible-mode/v1"
+        );
+        assert_eq!(
+            base(
+                &["--region", "tokyo", "--workspace", "ws-9", "hi"],
+                &env(&[])
+            )
+            .expect("jp"),
+            "https://ws-9.ap-northeast-1.maas.aliyuncs.com/compatible-mode/v1"
         );
     }
 

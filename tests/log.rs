@@ -943,3 +943,25 @@ fn a_database_of_the_previous_schema_is_migrated() {
         .unwrap();
     assert_eq!(v, qstream::store::schema::CURRENT);
 }
+
+#[test]
+fn a_key_echoed_by_the_server_or_typed_in_the_prompt_is_not_logged() {
+    let log = Log::new("echo");
+    let server = Server::start(vec![Reply::sse(complete(&[
+        "your key is sk-LOG-",
+        "canary-8e1d2c, right?",
+    ]))
+    .chunks(5)]);
+    let out = run(log.ask(&server).arg(format!("is {KEY} my key?")), None);
+    ok(&out);
+    let row = log.only_row();
+    assert_eq!(row["content"], "your key is [redacted], right?");
+    assert_eq!(row["prompt"], "is [redacted] my key?");
+    for entry in std::fs::read_dir(log.db.parent().unwrap()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(KEY),
+            "the key is in the log"
+        );
+    }
+}

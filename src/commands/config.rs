@@ -71,7 +71,7 @@ fn show(s: &Settings, env: &dyn Env) -> String {
         }
     }
     head.push(format!(
-        "# API key: {} (never shown)",
+        "# API key: {}; the key itself is never shown",
         settings::key_origin(s.cli.key_source.as_ref(), env)
     ));
 
@@ -97,13 +97,26 @@ fn show(s: &Settings, env: &dyn Env) -> String {
                     .get_raw(id)
                     .map(|v| v.map(|v| v.to_string_lossy().into_owned()).collect())
                     .unwrap_or_default();
-                if values.is_empty() {
+                let from_env = s.matches.value_source(id) != Some(ValueSource::CommandLine);
+                if values.is_empty() || from_env && s.env_fallbacks.contains_key(id) {
                     if let Some(var) = s.env_fallbacks.get(id) {
                         if let Some(v) = env.var(var) {
                             rows.push((format!("{id} = {}", scalar(&v)), format!("env {var}")));
+                            continue;
                         }
                     }
-                    continue;
+                    if values.is_empty() {
+                        if let Some((_, d)) = crate::cli::DEFAULTS_APPLIED_BY_CONFIG
+                            .iter()
+                            .find(|(i, _)| *i == id)
+                        {
+                            rows.push((
+                                format!("{id} = {}", scalar(d)),
+                                Origin::Default.to_string(),
+                            ));
+                        }
+                        continue;
+                    }
                 }
                 let shown = if key.shape == Shape::One {
                     scalar(&values[0])

@@ -134,7 +134,7 @@ impl Keys {
         self.keys.contains_key(key).then_some((key, false))
     }
 
-    /// The option's clap id for a canonical key and a value: `no_thinking` for `thinking = false`.
+    /// Every key with what it holds, in key order.
     pub fn ids(&self) -> impl Iterator<Item = (&str, &Key)> {
         self.keys.iter().map(|(k, v)| (k.as_str(), v))
     }
@@ -491,8 +491,28 @@ fn key_place(
 ) -> Result<()> {
     let text = string(src, key, value, line)?;
     if key == "api_key_env" {
+        // A name, not a key (and safe in the curl command `--dry-run` prints).
+        let name = text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        // The value is not repeated: it may be the key, written in the wrong place.
+        if !name {
+            return Err(src.error(
+                line,
+                format!(
+                    "{key}: expected the name of an environment variable (letters, digits \
+                     and _, such as DASHSCOPE_API_KEY_CN), not the key itself"
+                ),
+            ));
+        }
         place.env = Some(text);
     } else {
+        // DashScope keys start with `sk-`: that is a key, not a file name.
+        if text.starts_with("sk-") {
+            return Err(src.error(
+                line,
+                format!("{key}: expected the path of a file holding the key, not the key itself"),
+            ));
+        }
         place.file = Some(expand(&text, src.path, src.home));
     }
     Ok(())

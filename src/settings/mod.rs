@@ -72,15 +72,20 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let keys = Keys::of(crate::cli::command());
-    let first = keys
-        .command()
-        .clone()
+    // Help, version and bad options end here, before any file is read.
+    let first = crate::cli::command()
         .try_get_matches_from(&args)
         .map_err(Failure::Args)?;
+    let keys = Keys::of(crate::cli::command());
 
     let path = config_path(&first, env);
+    // `config path` says where the file is, even one that is missing or broken.
+    let path_only = first
+        .subcommand_matches("config")
+        .and_then(|c| c.subcommand_name())
+        == Some("path");
     let file = match &path {
+        _ if path_only => None,
         Some((p, PathFrom::Default)) if !p.exists() => None,
         Some((p, _)) => Some(file::load(p, &keys, env.home().as_deref())?),
         None => None,
@@ -116,7 +121,7 @@ where
     let cmd = keys.command();
     let given_ids: Vec<&clap::Arg> = cmd
         .get_arguments()
-        .filter(|a| given(&first, a.get_id().as_str()))
+        .filter(|a| given(&first, a.get_id().as_str(), env))
         .collect();
     let synthesized = layers::arguments(&merged, &keys, |key| {
         let Some(spec) = keys.get(key) else {
@@ -126,7 +131,7 @@ where
         let ids = std::iter::once(key).chain(negation.as_deref());
         let mut set = false;
         for id in ids {
-            set |= given(&first, id);
+            set |= given(&first, id, env);
             // An option the command line conflicts with is left out, as a flag would be.
             if let Some(arg) = cmd.get_arguments().find(|a| a.get_id() == id) {
                 set |= given_ids.iter().any(|g| {
@@ -201,11 +206,11 @@ where
 }
 
 /// Whether the user set this option: on the command line or through its variable.
-fn given(m: &clap::ArgMatches, id: &str) -> bool {
+fn given(m: &clap::ArgMatches, id: &str, env: &dyn Env) -> bool {
     matches!(
         m.value_source(id),
         Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    )
+    ) || crate::cli::env_read_by_config(id).is_some_and(|var| env.var(var).is_some())
 }
 
 /// `--config` / `QSTREAM_CONFIG`, else `$XDG_CONFIG_HOME/qstream/config.toml`, else
@@ -272,10 +277,15 @@ fn choose_profile(
 /// protocol), read by `Config` rather than clap: set, it beats the file as environment does.
 fn env_fallbacks(m: &clap::ArgMatches, merged: &Merged, env: &dyn Env) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    if given(m, "base_url") {
+    for (id, var) in crate::cli::ENV_READ_BY_CONFIG {
+        if m.value_source(id) != Some(ValueSource::CommandLine) && env.var(var).is_some() {
+            out.insert((*id).to_owned(), (*var).to_owned());
+        }
+    }
+    if given(m, "base_url", env) {
         return out;
     }
-    let protocol = if given(m, "protocol") {
+    let protocol = if given(m, "protocol", env) {
         m.get_raw("protocol")
             .and_then(|mut v| v.next())
             .map(|v| v.to_string_lossy().into_owned())
@@ -362,40 +372,50 @@ impl Env for Only<'_> {
     }
 }
 
+/// The key as a shell expression for `--dry-run`'s curl command: the profile's variable, or
+/// its file read by `cat`.
+pub fn key_expression(source: Option<&KeySource>) -> String {
+    match source {
+        Some(KeySource { env: Some(var), .. }) => format!("${var}"),
+        Some(KeySource {
+            file: Some(path), ..
+        }) => {
+            let path = path.display().to_string();
+            format!("$(cat '{}')", path.replace('\'', "'\\''"))
+        }
+        _ => "$DASHSCOPE_API_KEY".to_owned(),
+    }
+}
+
 /// Where the key would come from, in words (never the key).
 pub fn key_origin(source: Option<&KeySource>, env: &dyn Env) -> String {
     let state = |set: bool| if set { "set" } else { "not set" };
-    match source {
-        Some(s) => {
-            let whose = if s.profile.is_empty() {
-                String::new()
-            } else {
-                format!(", profile {}", s.profile)
-            };
-            match (&s.env, &s.file) {
-                (Some(var), _) if env.var(var).is_some() => format!("env {var}{whose} (set)"),
-                (_, Some(path)) => format!(
-                    "file {}{whose} ({})",
-                    path.display(),
-                    if path.exists() { "exists" } else { "missing" }
-                ),
-                (Some(var), None) => format!("env {var}{whose} (not set)"),
-                (None, None) => "none".to_owned(),
-            }
+    let Some(s) = source else {
+        if env.var("DASHSCOPE_API_KEY").is_some() {
+            return "env DASHSCOPE_API_KEY, set".to_owned();
         }
-        None => {
-            if env.var("DASHSCOPE_API_KEY").is_some() {
-                "env DASHSCOPE_API_KEY (set)".to_owned()
-            } else if let Some(p) = env.var("DASHSCOPE_API_KEY_FILE_PATH") {
-                format!("file {p} (DASHSCOPE_API_KEY_FILE_PATH)")
-            } else {
-                let home = env.home().map(|h| h.join(".dashscope").join("api_key"));
-                match home {
-                    Some(p) if p.exists() => format!("file {}", p.display()),
-                    _ => format!("env DASHSCOPE_API_KEY ({})", state(false)),
-                }
-            }
+        if let Some(p) = env.var("DASHSCOPE_API_KEY_FILE_PATH") {
+            return format!("file {p} (DASHSCOPE_API_KEY_FILE_PATH)");
         }
+        return match env.home().map(|h| h.join(".dashscope").join("api_key")) {
+            Some(p) if p.exists() => format!("file {}", p.display()),
+            _ => "env DASHSCOPE_API_KEY, not set".to_owned(),
+        };
+    };
+    let whose = if s.profile.is_empty() {
+        "config file".to_owned()
+    } else {
+        format!("profile {}", s.profile)
+    };
+    match (&s.env, &s.file) {
+        (Some(var), _) if env.var(var).is_some() => format!("env {var} ({whose}), set"),
+        (_, Some(path)) => format!(
+            "file {} ({whose}), {}",
+            path.display(),
+            if path.exists() { "exists" } else { "missing" }
+        ),
+        (Some(var), None) => format!("env {var} ({whose}), {}", state(false)),
+        (None, None) => "none".to_owned(),
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Transcript {
     tool_calls: ToolCalls,
     pub finish_reason: Option<String>,
     pub usage: Option<Usage>,
+    /// Web pages the answer's search found (the last list the stream sent).
+    pub sources: Option<Vec<crate::event::WebSource>>,
     /// More text arrived than [`MAX_KEPT`]: the rest was dropped.
     pub clipped: bool,
 }
@@ -34,6 +36,7 @@ impl Transcript {
             Event::ToolCall { .. } => self.tool_calls.add(event),
             Event::Finish { choice: 0, reason } => self.finish_reason = Some(reason.to_string()),
             Event::Usage(u) => self.usage = Some(*u),
+            Event::Sources(s) => self.sources = Some(s.clone()),
             _ => {}
         }
     }

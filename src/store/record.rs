@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use super::{new_id, now_ms, NewExchange, Outcome, Store, StoreError, BUSY_TIMEOUT};
-use crate::cli::{Cli, MediaKind, Protocol, Region};
+use clap::ValueEnum;
+
+use crate::cli::{Cli, MediaKind, Protocol};
 use crate::config::{Config, Env};
 use crate::error::{Error, Exit, Result};
 use crate::sink::Transcript;
@@ -67,7 +69,7 @@ pub fn continuation(cli: &Cli, env: &dyn Env) -> Result<Option<(Cli, String)>> {
     cli.history = store.history(&cid).map_err(usage)?;
     if let Some((model, system, protocol)) = store.conversation_settings(&cid).map_err(usage)? {
         if !cli.explicit.contains(&"model") {
-            cli.model = model;
+            cli.model = Some(model);
         }
         if !cli.explicit.contains(&"system") && cli.system.is_none() {
             cli.system = system;
@@ -167,19 +169,16 @@ pub fn new_exchange(cli: &Cli, config: &Config, cid: Option<String>) -> NewExcha
             Protocol::Dashscope => "dashscope",
         }
         .to_owned(),
-        region: cli.base_url.is_none().then(|| {
-            match cli.region {
-                Region::Intl => "intl",
-                Region::Cn => "cn",
-            }
-            .to_owned()
-        }),
-        base_url: config.base_url.clone(),
-        system: cli.system.clone(),
-        prompt,
-        messages: Value::Array(messages),
+        region: config
+            .region
+            .and_then(|r| r.to_possible_value())
+            .map(|v| v.get_name().to_owned()),
+        base_url: crate::redact::url_passwords(&config.base_url).into_owned(),
+        system: cli.system.clone().map(crate::redact::redact_string),
+        prompt: prompt.map(crate::redact::redact_string),
+        messages: clean_value(Value::Array(messages)),
         media,
-        params: Value::Object(params),
+        params: clean_value(Value::Object(params)),
     }
 }
 
@@ -225,6 +224,8 @@ pub fn outcome(
     ttft: Option<Duration>,
 ) -> Outcome {
     let t = transcript.unwrap_or_default();
+    // The key never reaches the log, even when a server or the user's input holds it.
+    let clean = crate::redact::redact_string;
     let (status, error, exit_code) = match result {
         Ok(()) => ("ok", None, 0),
         Err(e) if e.is_quiet() => ("interrupted", Some("stdout was closed".to_owned()), 0),
@@ -239,11 +240,15 @@ pub fn outcome(
     };
     let tool_calls = t
         .tool_calls()
-        .and_then(|calls| serde_json::to_value(calls).ok());
+        .and_then(|calls| serde_json::to_value(calls).ok())
+        .map(clean_value);
     Outcome {
         status,
         tool_calls,
-        sources: None,
+        sources: t
+            .sources
+            .and_then(|s| serde_json::to_value(s).ok())
+            .map(clean_value),
         finish_reason: t.finish_reason,
         usage: t.usage,
         request_id,
@@ -252,7 +257,19 @@ pub fn outcome(
         error,
         exit_code,
         clipped: t.clipped,
-        content: t.content,
-        reasoning: t.reasoning,
+        content: clean(t.content),
+        reasoning: clean(t.reasoning),
+    }
+}
+
+/// A JSON value with the key redacted from every string in it.
+fn clean_value(v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(crate::redact::redact_string(s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(clean_value).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, clean_value(v))).collect())
+        }
+        other => other,
     }
 }
