@@ -1,6 +1,11 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! The product is the `qstream` binary: its command line, `--json` events and exit codes are
+//! the interface (README.md, `man qstream`). This library exists so that the integration tests,
+//! benchmarks and fuzz targets can reach the stages; it is not a stable API and may change in
+//! any release. Items marked `#[doc(hidden)]` are there for those tests alone.
+//!
 //! The pipeline (DESIGN §1): `cli` → `config` → `request` → `transport` → `sse` → `protocol`
 //! → `event` → `sink`. `run` wires the stages together; each can be used on its own. Reads of
 //! the body come from `read_ahead`: this thread, or a second one once the network outpaces
