@@ -6,21 +6,28 @@
 //! benchmarks and fuzz targets can reach the stages; it is not a stable API and may change in
 //! any release. Items marked `#[doc(hidden)]` are there for those tests alone.
 //!
+//! `settings` puts the config file's values (top level, profile, role) under the flags and
+//! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
+//!
 //! The pipeline (DESIGN §1): `cli` → `config` → `request` → `transport` → `sse` → `protocol`
 //! → `event` → `sink`. `run` wires the stages together; each can be used on its own. Reads of
 //! the body come from `read_ahead`: this thread, or a second one once the network outpaces
 //! the decoder.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod media;
 pub mod protocol;
 mod read_ahead;
 pub mod request;
+pub mod settings;
 pub mod sink;
 pub mod sse;
+mod stdin;
 pub mod transport;
 pub mod wav;
 
@@ -30,7 +37,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::Cli;
-use crate::config::{Config, Env, OutputMode, ProcessEnv, Stdin};
+use crate::config::{Config, Env, OutputMode, ProcessEnv};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
 use crate::read_ahead::Reads;
@@ -57,32 +64,15 @@ pub fn main_with_args(cli: Cli) -> u8 {
     }
 }
 
-/// Read stdin for the prompt unless it is a terminal or is the replay itself.
-fn read_stdin(cli: &Cli) -> Result<Stdin> {
-    // A replay sends nothing, so it reads no prompt (`--replay -` reads the recording there).
-    let messages_stdin = cli.messages.as_deref() == Some(Path::new("-"));
-    let stdin = std::io::stdin();
-    if cli.replay.is_some() || (stdin.is_terminal() && !messages_stdin) {
-        return Ok(Stdin::default());
-    }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
-    Ok(Stdin {
-        text: Some(String::from_utf8_lossy(&bytes).into_owned()),
-    })
-}
-
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
-    let stdin = read_stdin(cli)?;
-    let config = Config::from_cli(cli, env, stdin)?;
+    let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
+    let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
         let mut out = std::io::stdout().lock();
-        return writeln!(out, "{}", request::curl(&request))
+        let key = settings::key_expression(cli.key_source.as_ref());
+        return writeln!(out, "{}", request::curl_with_key(&request, &key))
             .and_then(|_| out.flush())
             .map_err(Error::output);
     }
@@ -95,7 +85,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     };
     let source = match &config.replay {
         Some(path) => Source::Replay(path),
-        None => Source::Network(config::api_key(env)?),
+        None => Source::Network(settings::api_key(cli.key_source.as_ref(), env)?),
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
@@ -153,7 +143,7 @@ fn open(
         Source::Replay(path) => Ok((open_replay(path)?, None)),
         Source::Network(key) => {
             let request = request::build(config);
-            let agent = transport::agent(&config.network);
+            let agent = transport::agent_for(&config.network, &request.url)?;
             let opened = transport::open(
                 &agent,
                 &request,
@@ -202,7 +192,7 @@ fn make_sink(config: &Config) -> Session {
     };
     let spinner = (err_tty && !config.quiet && config.replay.is_none())
         .then(|| format!("{} …", config.model));
-    Session::new(inner, spinner, config.stats, config.quiet)
+    Session::new(inner, spinner, config.stats, config.quiet).live(config.replay.is_none())
 }
 
 /// Stdout without std's line buffering: the sinks buffer and flush themselves, and a
@@ -222,9 +212,16 @@ fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
         return Ok(Box::new(std::io::stdin()));
     }
-    File::open(path)
-        .map(|f| Box::new(f) as Box<dyn Read + Send>)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
+    let file = File::open(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    // Opening a directory works; reading it fails later, as if the network had.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::usage(format!(
+            "cannot replay {}: it is a directory",
+            path.display()
+        )));
+    }
+    Ok(Box::new(file))
 }
 
 /// The loop: read what has arrived, record it, decode it, hand it to the sink, flush, and

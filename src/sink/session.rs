@@ -13,6 +13,8 @@ pub struct Session {
     start: std::time::Instant,
     first_delta: Option<std::time::Instant>,
     deltas: u64,
+    /// Whether the deltas arrived in real time, so that a rate means something (not a replay).
+    live: bool,
     usage: Option<Usage>,
     stats: bool,
     quiet: bool,
@@ -45,6 +47,7 @@ impl Session {
             start: std::time::Instant::now(),
             first_delta: None,
             deltas: 0,
+            live: true,
             usage: None,
             stats,
             quiet,
@@ -53,6 +56,12 @@ impl Session {
             audio_count: Default::default(),
             scratch: Vec::new(),
         }
+    }
+
+    /// Whether the stream arrives in real time (a replay does not): only then is a rate given.
+    pub fn live(mut self, live: bool) -> Self {
+        self.live = live;
+        self
     }
 
     /// Save speech to this WAV file.
@@ -117,8 +126,11 @@ impl Session {
         let total_s = (end - self.start).as_secs_f64();
         let ttft_s = self.first_delta.map(|t| (t - self.start).as_secs_f64());
         let output_tokens = self.usage.map(|u| u.output_tokens);
+        // One delta (or a replay read at disk speed) gives no time to divide by.
         let output_tokens_per_s = match (self.first_delta, output_tokens) {
-            (Some(first), Some(n)) if (end - first).as_secs_f64() > 0.0 => {
+            (Some(first), Some(n))
+                if self.live && self.deltas >= 2 && (end - first).as_secs_f64() > 0.0 =>
+            {
                 Some(n as f64 / (end - first).as_secs_f64())
             }
             _ => None,
