@@ -46,17 +46,51 @@ pub enum Protocol {
     Dashscope,
 }
 
+/// The regions the service's chat APIs are offered in (see `crate::models::region_hosts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Region {
-    /// International (Singapore): dashscope-intl.aliyuncs.com
+    /// Singapore: dashscope-intl.aliyuncs.com
+    #[value(alias = "sg", alias = "singapore")]
     Intl,
-    /// Mainland China (Beijing): dashscope.aliyuncs.com
+    /// China (Beijing): dashscope.aliyuncs.com
+    #[value(alias = "beijing")]
     Cn,
+    /// US (Virginia): dashscope-us.aliyuncs.com
+    #[value(alias = "virginia")]
+    Us,
+    /// China (Hong Kong): cn-hongkong.dashscope.aliyuncs.com
+    #[value(alias = "hongkong")]
+    Hk,
+    /// Germany (Frankfurt): only through a workspace host (needs --workspace)
+    #[value(alias = "frankfurt")]
+    Eu,
+    /// Japan (Tokyo): only through a workspace host (needs --workspace)
+    #[value(alias = "tokyo")]
+    Jp,
+}
+
+/// Which native (dashscope) generation endpoint serves the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NativeEndpoint {
+    /// {base}/services/aigc/text-generation/generation
+    Text,
+    /// {base}/services/aigc/multimodal-generation/generation (content as [{"text": …}] lists)
+    Multimodal,
+}
+
+/// How the web search searches (search_options.search_strategy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchStrategy {
+    Turbo,
+    Max,
+    Agent,
+    #[value(name = "agent_max", alias = "agent-max")]
+    AgentMax,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
-    /// Colour when the output is a terminal and NO_COLOR is not set
+    /// Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow
     Auto,
     Always,
     Never,
@@ -142,6 +176,10 @@ pub struct Cli {
     #[arg(long, overrides_with = "thinking", help_heading = MODEL)]
     pub no_thinking: bool,
 
+    /// Most reasoning tokens (thinking_budget, a positive integer); implies --thinking
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "no_thinking", help_heading = MODEL)]
+    pub thinking_budget: Option<u64>,
+
     /// Sampling temperature
     #[arg(long, value_name = "T", help_heading = MODEL)]
     pub temperature: Option<f64>,
@@ -154,7 +192,8 @@ pub struct Cli {
     #[arg(long, value_name = "K", help_heading = MODEL)]
     pub top_k: Option<u64>,
 
-    /// Most tokens to generate
+    /// Most tokens to generate, reasoning included (compatible: max_completion_tokens;
+    /// dashscope: max_tokens)
     #[arg(long, value_name = "N", help_heading = MODEL)]
     pub max_tokens: Option<u64>,
 
@@ -170,9 +209,30 @@ pub struct Cli {
     #[arg(long, value_name = "X", allow_negative_numbers = true, help_heading = MODEL)]
     pub presence_penalty: Option<f64>,
 
-    /// Let the model search the web (enable_search: true)
+    /// Let the model search the web (enable_search: true; billed per search)
+    #[arg(long, alias = "enable-search", help_heading = MODEL)]
+    pub search: bool,
+
+    /// Web search strategy (search_options.search_strategy); implies --search
+    #[arg(long, value_enum, value_name = "STRATEGY", help_heading = MODEL)]
+    pub search_strategy: Option<SearchStrategy>,
+
+    /// Always search, not only when the model thinks it helps (forced_search); implies --search
     #[arg(long, help_heading = MODEL)]
-    pub enable_search: bool,
+    pub force_search: bool,
+
+    /// Ask for the web sources and list them after the answer; implies --search and needs
+    /// the dashscope protocol (chosen when no protocol is given)
+    #[arg(long, help_heading = MODEL)]
+    pub sources: bool,
+
+    /// Answer with a JSON object (response_format json_object; the prompt must say "JSON")
+    #[arg(long, conflicts_with = "schema", help_heading = MODEL)]
+    pub json_object: bool,
+
+    /// Answer with JSON following the JSON Schema in FILE (response_format json_schema)
+    #[arg(long, value_name = "FILE", help_heading = MODEL)]
+    pub schema: Option<PathBuf>,
 
     /// Tools the model may call: a JSON array of tool definitions (OpenAI shape)
     #[arg(long, value_name = "FILE", help_heading = MODEL)]
@@ -190,9 +250,14 @@ pub struct Cli {
     #[arg(long, value_enum, help_heading = PROTOCOL)]
     pub protocol: Option<Protocol>,
 
-    /// Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]
-    #[arg(long, value_enum, help_heading = PROTOCOL)]
+    /// Region whose endpoint to use when no base URL is given; API keys work in their own
+    /// region only [env: QSTREAM_REGION] [default: intl]
+    #[arg(long, value_enum, ignore_case = true, help_heading = PROTOCOL)]
     pub region: Option<Region>,
+
+    /// dashscope: the generation endpoint, instead of the one the model name picks
+    #[arg(long, value_enum, value_name = "KIND", help_heading = PROTOCOL)]
+    pub native_endpoint: Option<NativeEndpoint>,
 
     /// Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1
     #[arg(long, value_name = "URL", help_heading = PROTOCOL)]
@@ -266,7 +331,9 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append, help_heading = NETWORK)]
     pub headers: Vec<String>,
 
-    /// Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]
+    /// Workspace: with a region, its own host {ID}.{region-id}.maas.aliyuncs.com (only that
+    /// workspace's keys work there); with --base-url, the X-DashScope-WorkSpace header
+    /// [env: DASHSCOPE_WORKSPACE]
     #[arg(long, value_name = "ID", help_heading = NETWORK)]
     pub workspace: Option<String>,
 

@@ -20,19 +20,26 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod explain;
+mod files;
 pub mod media;
+pub mod models;
 pub mod protocol;
 mod read_ahead;
+mod record;
+pub mod redact;
 pub mod request;
+pub mod search;
 pub mod settings;
 pub mod sink;
 pub mod sse;
 mod stdin;
+pub mod structured;
 pub mod transport;
 pub mod wav;
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -41,6 +48,7 @@ use crate::config::{Config, Env, OutputMode, ProcessEnv};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
 use crate::read_ahead::Reads;
+pub use crate::record::Recording;
 use crate::sink::{JsonSink, RawSink, Session, Sink, TextSink, TextStyle};
 use crate::sse::SseDecoder;
 use crate::transport::Cancel;
@@ -58,40 +66,63 @@ pub fn main_with_args(cli: Cli) -> u8 {
         Ok(()) => 0,
         Err(e) if e.is_quiet() => 0,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "qstream: {e}");
+            sink::stdio::line(&format!("qstream: {e}"));
             e.exit.code()
         }
     }
 }
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
+    let terminals = sink::stdio::init();
     let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
     let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
+        if !config.quiet {
+            for w in &config.warnings {
+                sink::stdio::line(w);
+            }
+        }
+        if config.protocol == cli::Protocol::Dashscope && !config.quiet {
+            let (endpoint, why) = request::native_endpoint(&config);
+            let name = match endpoint {
+                cli::NativeEndpoint::Text => "text-generation",
+                cli::NativeEndpoint::Multimodal => "multimodal-generation",
+            };
+            sink::stdio::line(&format!("qstream: native endpoint {name} ({why})"));
+        }
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
-        let mut out = std::io::stdout().lock();
+        let mut out = sink::stdio::Stdout(std::io::stdout().lock());
         let key = settings::key_expression(cli.key_source.as_ref());
-        return writeln!(out, "{}", request::curl_with_key(&request, &key))
+        let curl = request::curl_with_key(&request, &key);
+        return writeln!(out, "{}", redact::url_passwords(&curl))
             .and_then(|_| out.flush())
             .map_err(Error::output);
     }
-    let record = match &config.record {
-        Some(path) => Some(
-            File::create(path)
-                .map_err(|e| Error::usage(format!("cannot create {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
+    check_files(&cli, &config, env)?;
     let source = match &config.replay {
-        Some(path) => Source::Replay(path),
-        None => Source::Network(settings::api_key(cli.key_source.as_ref(), env)?),
+        Some(path) => {
+            // Nothing is sent, but a recording may hold the key all the same.
+            if let Ok(key) = settings::api_key(cli.key_source.as_ref(), env) {
+                redact::register(key.expose());
+            }
+            Source::Replay(path)
+        }
+        None => {
+            let key = settings::api_key(cli.key_source.as_ref(), env)?;
+            redact::register(key.expose());
+            Source::Network(key)
+        }
+    };
+    let record = match &config.record {
+        Some(path) => Some(Recording::create(path)?),
+        None => None,
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let mut sink = make_sink(&config).with_wav(wav);
+    let mut sink = make_sink(&config, terminals).with_wav(wav);
     for w in &config.warnings {
         sink.notice(w);
     }
@@ -111,7 +142,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     sink.set_request_id(decoder.request_id().map(String::from));
     match result {
         Ok(()) => sink.finish(),
-        Err(mut e) => {
+        Err(e) => {
+            let mut e = explain::teach(e, &config);
             if let Some(api) = e.api.as_mut() {
                 if api.request_id.is_none() {
                     api.request_id = sink.request_id().map(String::from);
@@ -124,6 +156,53 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
             Err(e)
         }
     }
+}
+
+/// No output may overwrite an input or another output (before either is opened to write).
+fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
+    use files::Named;
+    let key_file = config::api_key_file(env);
+    let profile_key_file = cli.key_source.as_ref().and_then(|k| k.file.as_deref());
+    let mut inputs: Vec<Named<'_>> = [
+        ("--replay", config.replay.as_deref()),
+        ("--messages", cli.messages.as_deref()),
+        ("--tools", cli.tools.as_deref()),
+        ("the API key file", key_file.as_deref()),
+        ("the API key file", profile_key_file),
+    ]
+    .into_iter()
+    .filter_map(|(what, path)| Some(Named { what, path: path? }))
+    .filter(|n| n.path != Path::new("-"))
+    .collect();
+    let media = cli
+        .image
+        .iter()
+        .chain(&cli.audio)
+        .chain(&cli.video)
+        .chain(cli.media.iter().map(|(_, a)| a));
+    for arg in media {
+        let path = Path::new(arg.as_str());
+        if path.exists() {
+            inputs.push(Named {
+                what: "an attachment",
+                path,
+            });
+        }
+    }
+    let mut outputs = Vec::new();
+    if let Some(path) = config.record.as_deref() {
+        outputs.push(Named {
+            what: "--record",
+            path,
+        });
+    }
+    if let Some(path) = config.audio_out.as_deref() {
+        outputs.push(Named {
+            what: "--audio-out",
+            path,
+        });
+    }
+    files::check_distinct(&inputs, &outputs)
 }
 
 /// Where the response body comes from.
@@ -157,38 +236,50 @@ fn open(
     }
 }
 
-/// Whether stderr and stdout count as terminals. `QSTREAM_FORCE_TERMINAL=1` (undocumented,
-/// for tests) says yes to both.
-fn terminals() -> (bool, bool) {
-    if std::env::var_os("QSTREAM_FORCE_TERMINAL").is_some_and(|v| v == "1") {
-        return (true, true);
-    }
-    (
-        std::io::stdout().is_terminal(),
-        std::io::stderr().is_terminal(),
-    )
-}
-
-fn make_sink(config: &Config) -> Session {
-    let (out_tty, err_tty) = terminals();
-    let color = match config.color {
+/// Colour on stderr: `--color always|never` wins; else the ecosystem's rules, as anstream
+/// applies them (anstyle-query): `NO_COLOR` (set, non-empty) turns it off, `CLICOLOR_FORCE`
+/// (not `0`) on even in a pipe, `CLICOLOR=0` off; otherwise a terminal whose `TERM` is set
+/// and not `dumb` (or `CLICOLOR=1`, or a CI) gets colour.
+fn colour(choice: cli::Color, err_tty: bool) -> bool {
+    match choice {
         cli::Color::Always => true,
         cli::Color::Never => false,
-        cli::Color::Auto => err_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
+        cli::Color::Auto => {
+            let clicolor = anstyle_query::clicolor();
+            if anstyle_query::no_color() {
+                false
+            } else if anstyle_query::clicolor_force() {
+                true
+            } else if clicolor == Some(false) {
+                false
+            } else {
+                err_tty
+                    && (anstyle_query::term_supports_color()
+                        || clicolor == Some(true)
+                        || anstyle_query::is_ci())
+            }
+        }
+    }
+}
+
+fn make_sink(config: &Config, terminals: sink::stdio::Terminals) -> Session {
+    let (out_tty, err_tty) = (terminals.stdout, terminals.stderr);
+    let color = colour(config.color, err_tty);
     let inner: Box<dyn Sink> = match config.output {
         OutputMode::Text => Box::new(TextSink::new(
             unbuffered_stdout(),
-            std::io::stderr(),
+            sink::stdio::Stderr,
             TextStyle {
                 quiet: config.quiet,
                 reasoning: config.reasoning,
                 color,
                 terminal: out_tty && err_tty,
+                out_tty,
+                err_tty,
             },
         )),
-        OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout())),
-        OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout())),
+        OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout()).for_terminal(out_tty)),
+        OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout()).for_terminal(out_tty)),
     };
     let spinner = (err_tty && !config.quiet && config.replay.is_none())
         .then(|| format!("{} …", config.model));
@@ -202,10 +293,10 @@ fn unbuffered_stdout() -> Box<dyn Write + Send> {
     {
         use std::os::fd::AsFd;
         if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
-            return Box::new(File::from(fd));
+            return Box::new(sink::stdio::Stdout(File::from(fd)));
         }
     }
-    Box::new(std::io::stdout())
+    Box::new(sink::stdio::Stdout(std::io::stdout()))
 }
 
 fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
@@ -228,7 +319,7 @@ fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
 /// only then block on the next read.
 pub fn stream(
     body: Box<dyn Read + Send>,
-    mut record: Option<File>,
+    mut record: Option<Recording>,
     decoder: &mut Decoder,
     sink: &mut dyn Sink,
     net: &config::Network,
@@ -253,8 +344,7 @@ pub fn stream(
             ));
         };
         if let Some(file) = record.as_mut() {
-            file.write_all(bytes)
-                .map_err(|e| Error::internal(format!("cannot write the recording: {e}")))?;
+            file.write(bytes)?;
         }
         let fed = sse.feed(bytes, &mut |ev| {
             if raw {
@@ -267,6 +357,9 @@ pub fn stream(
         reads.recycle(buf);
         fed?;
         sink.flush()?;
+    }
+    if let Some(file) = record.take() {
+        file.finish()?;
     }
     if cancel.is_cancelled() {
         return Err(Error::interrupted());

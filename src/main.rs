@@ -1,4 +1,3 @@
-use std::io::Write;
 use std::process::ExitCode;
 
 use qstream::cli::Command;
@@ -6,11 +5,13 @@ use qstream::config::ProcessEnv;
 use qstream::settings::{self, Failure};
 
 fn main() -> ExitCode {
+    // Which streams are terminals, before any error line is written.
+    qstream::sink::stdio::init();
     let settings = match settings::load(std::env::args_os(), &ProcessEnv) {
         Ok(settings) => settings,
         Err(Failure::Args(e)) => e.exit(),
         Err(Failure::Settings(e)) => {
-            let _ = writeln!(std::io::stderr(), "qstream: {e}");
+            qstream::sink::stdio::line(&format!("qstream: {e}"));
             return ExitCode::from(e.exit.code());
         }
     };
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.is_quiet() => ExitCode::SUCCESS,
                 Err(e) => {
-                    let _ = writeln!(std::io::stderr(), "qstream: {e}");
+                    qstream::sink::stdio::line(&format!("qstream: {e}"));
                     ExitCode::from(e.exit.code())
                 }
             }

@@ -183,7 +183,11 @@ pub fn open(
             return Err(Error::interrupted());
         }
         let retryable = match error.exit {
-            Exit::RateLimit => error.api.as_ref().and_then(|a| a.status) == Some(429),
+            // A rate, not money: a used-up quota or balance does not come back by waiting.
+            Exit::RateLimit => error
+                .api
+                .as_ref()
+                .is_some_and(crate::explain::retryable_429),
             // Only a 5xx: a redirect (3xx) lands here too, and repeating it cannot help.
             Exit::Server => error
                 .api

@@ -564,6 +564,12 @@ fn request_parameters() {
         "presence_penalty": -0.5,
         "enable_search": true
     });
+    // The compatible API renamed max_tokens (Model Studio notice 724, 2026-04-20).
+    let mut sampling_compatible = sampling.clone();
+    if let Some(o) = sampling_compatible.as_object_mut() {
+        o.remove("max_tokens");
+        o.insert("max_completion_tokens".into(), json!(100));
+    }
     check_request_cases(vec![
         RequestCase {
             compatible: dash_o.clone(),
@@ -583,7 +589,7 @@ fn request_parameters() {
             )
         },
         RequestCase {
-            compatible: sampling.clone(),
+            compatible: sampling_compatible,
             dashscope: sampling,
             ..case(
                 "sampling flags",

@@ -288,9 +288,18 @@ fn compatible_401_is_an_auth_failure() {
         None,
     );
     let line = failure(&out, 3);
-    assert_eq!(
-        line,
-        "Incorrect API key provided. (invalid_api_key, HTTP 401, request_id req-401)"
+    // The hint for keys from another region (issue 11) sits between the message and the codes.
+    assert!(
+        line.starts_with(
+            "Incorrect API key provided: the key was sent to base URL http://127.0.0.1:"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(
+            "fails the same way (try --region) (invalid_api_key, HTTP 401, request_id req-401)"
+        ),
+        "{line}"
     );
     assert_file_has_no_secret(&record);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
@@ -317,7 +326,7 @@ fn native_arrearage_is_a_quota_failure() {
     let line = failure(&out, 5);
     assert_eq!(
         line,
-        "Access denied, please make sure your account is in good standing. (Arrearage, HTTP 400, request_id req-arrears)"
+        "Access denied, please make sure your account is in good standing: the quota or balance is used up (not a rate limit: not retried) (Arrearage, HTTP 400, request_id req-arrears)"
     );
     assert_eq!(server.requests().len(), 1, "a quota failure is not retried");
 }
@@ -344,7 +353,7 @@ fn sse_framed_429_is_a_rate_limit() {
     let line = failure(&out, 5);
     assert_eq!(
         line,
-        "Requests rate limit exceeded, please try again later. (Throttling.RateQuota, HTTP 429, request_id req-429)"
+        "Requests rate limit exceeded, please try again later: too many requests per minute (RPM) for this model (Throttling.RateQuota, HTTP 429, request_id req-429)"
     );
     assert_eq!(server.requests().len(), 1);
 }
@@ -434,7 +443,7 @@ fn native_in_stream_throttling_keeps_the_text() {
     let line = failure(&out, 5);
     assert_eq!(
         line,
-        "Requests rate limit exceeded, please try again later. (Throttling.RateQuota, HTTP 429, request_id req-native-1)"
+        "Requests rate limit exceeded, please try again later: too many requests per minute (RPM) for this model (Throttling.RateQuota, HTTP 429, request_id req-native-1)"
     );
     assert_eq!(out.stdout, PARTIAL);
     assert_file_has_no_secret(&record);
@@ -455,7 +464,7 @@ fn native_in_stream_inspection_failure_is_a_rejection() {
     let line = failure(&out, 4);
     assert_eq!(
         line,
-        "Output data may contain inappropriate content. (DataInspectionFailed, HTTP 400, request_id req-native-1)"
+        "Output data may contain inappropriate content: content inspection blocked the input or the answer (DataInspectionFailed, HTTP 400, request_id req-native-1)"
     );
     assert_eq!(out.stdout, PARTIAL);
 }
@@ -489,7 +498,7 @@ fn compatible_in_stream_error_keeps_the_text() {
     let line = failure(&out, 4);
     assert_eq!(
         line,
-        "Output data may contain inappropriate content. (data_inspection_failed, request_id req-compat-1)"
+        "Output data may contain inappropriate content: content inspection blocked the input or the answer (data_inspection_failed, request_id req-compat-1)"
     );
     assert_eq!(out.stdout, PARTIAL);
     assert_file_has_no_secret(&record);
@@ -502,7 +511,12 @@ fn compatible_in_stream_rate_limit_is_exit_5() {
     let server = Server::start(vec![Reply::sse(body)]);
     let out = run(compat(&server).arg("hello"), None);
     let line = failure(&out, 5);
-    assert!(line.starts_with("Requests rate limit exceeded ("), "{line}");
+    assert!(
+        line.starts_with(
+            "Requests rate limit exceeded: too many requests per minute (RPM) for this model ("
+        ),
+        "{line}"
+    );
     assert!(line.contains("request_id req-compat-2"), "{line}");
     assert_eq!(out.stdout, PARTIAL);
 }
@@ -899,7 +913,7 @@ fn a_retry_after_of_over_a_minute_is_not_waited_for() {
     let server = Server::start(vec![
         Reply::json(
             429,
-            r#"{"code":"Throttling.AllocationQuota","message":"Free quota exhausted.","request_id":"req-long"}"#,
+            r#"{"code":"Throttling.AllocationQuota","message":"Allocated quota exceeded, please increase your quota limit.","request_id":"req-long"}"#,
         )
         .header("Retry-After", "120"),
         Reply::sse(fixture("dashscope_incremental.sse")),
@@ -909,7 +923,7 @@ fn a_retry_after_of_over_a_minute_is_not_waited_for() {
     let line = failure(&out, 5);
     assert_eq!(
         line,
-        "Free quota exhausted. (Throttling.AllocationQuota, HTTP 429, request_id req-long)"
+        "Allocated quota exceeded, please increase your quota limit: too many tokens per minute (TPM) for this model (Throttling.AllocationQuota, HTTP 429, request_id req-long)"
     );
     assert_eq!(server.connections(), 1);
     assert_eq!(retry_lines(&out), 0);
@@ -1259,9 +1273,13 @@ fn a_key_echoed_inside_the_stream_is_not_repeated() {
     let server = Server::start(vec![Reply::sse(body)]);
     let out = run(native(&server).arg("hello"), None);
     let line = failure(&out, 3);
-    assert_eq!(
-        line,
-        "key [redacted] was revoked (InvalidApiKey, HTTP 401, request_id req-revoked)"
+    assert!(
+        line.starts_with("key [redacted] was revoked: the key was sent to "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("(InvalidApiKey, HTTP 401, request_id req-revoked)"),
+        "{line}"
     );
     assert_eq!(out.stdout, PARTIAL);
 
@@ -1272,7 +1290,11 @@ fn a_key_echoed_inside_the_stream_is_not_repeated() {
     let server = Server::start(vec![Reply::sse(body)]);
     let out = run(compat(&server).args(["--json", "hello"]), None);
     let line = failure(&out, 3);
-    assert_eq!(line, "bad key [redacted] (invalid_api_key)");
+    assert!(
+        line.starts_with("bad key [redacted]: the key was sent to "),
+        "{line}"
+    );
+    assert!(line.ends_with("(try --region) (invalid_api_key)"), "{line}");
     let events = json_lines(&out.stdout);
     assert_eq!(
         events.last(),
@@ -1297,7 +1319,7 @@ fn raw_mode_still_exits_with_the_code_of_an_error_event() {
     assert_eq!(out.stdout.lines().count(), 2, "both events printed first");
     assert_eq!(
         out.stderr,
-        "qstream: slow down (Throttling.RateQuota, HTTP 429, request_id r-raw)\n"
+        "qstream: slow down: too many requests per minute (RPM) for this model (Throttling.RateQuota, HTTP 429, request_id r-raw)\n"
     );
     std::fs::write(
         &path,

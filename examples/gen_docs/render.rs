@@ -14,6 +14,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("QSTREAM_PROTOCOL", "compatible or dashscope, when --protocol is not given."),
     ("QSTREAM_REGION", "intl or cn, when --region is not given."),
     (
+        "QSTREAM_REGION",
+        "The region when --region is not given: intl (sg), cn, us, hk, eu, jp.",
+    ),
+    (
         "DASHSCOPE_COMPATIBLE_BASE_URL",
         "Base URL of the compatible protocol (default https://dashscope-intl.aliyuncs.com/compatible-mode/v1).",
     ),
@@ -33,6 +37,18 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, each with the names under it (comma-separated; * for all).",
     ),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
+    (
+        "CLICOLOR_FORCE",
+        "When set and not 0, colour even when stderr is not a terminal (unless NO_COLOR or --color never).",
+    ),
+    (
+        "CLICOLOR",
+        "0: no colour; 1: colour on a terminal even when TERM does not promise it.",
+    ),
+    (
+        "TERM",
+        "dumb or unset: no colour on a terminal (unless CLICOLOR=1 or CI is set).",
+    ),
 ];
 
 const EXIT_STATUS: &[(&str, &str)] = &[
@@ -55,7 +71,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "5",
-        "Rate limit or quota: HTTP 429, Throttling*, Arrearage.",
+        "Rate limit or quota: HTTP 429, Throttling*, Arrearage, insufficient_quota, AllocationQuota.FreeTierOnly.",
     ),
     ("6", "Server error: 5xx, InternalError*."),
     (

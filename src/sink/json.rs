@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{is_zero, write_all, Sink, Stats, ToolCall, ToolCalls};
 use crate::error::{Error, Result};
-use crate::event::{ApiError, Event, Usage};
+use crate::event::{ApiError, Event, Usage, WebSource};
 
 /// `s` as a JSON string, escaped exactly as serde_json escapes it: `"` and `\` with a
 /// backslash, `\b \f \n \r \t` by name, other control characters as `\u00xx`, all else as is.
@@ -69,6 +69,9 @@ pub(super) enum JsonEvent<'a> {
         calls: &'a [ToolCall],
     },
     Usage(&'a Usage),
+    Sources {
+        results: &'a [WebSource],
+    },
     Finish {
         #[serde(skip_serializing_if = "is_zero")]
         choice: u32,
@@ -88,15 +91,24 @@ pub(super) enum JsonEvent<'a> {
 pub struct JsonSink<O: Write> {
     out: O,
     buf: Vec<u8>,
+    /// stdout is a terminal: the lines pass the sanitizer.
+    sanitize: bool,
     tool_calls: ToolCalls,
     usage_written: bool,
 }
 
 impl<O: Write> JsonSink<O> {
+    /// Sanitize every line: stdout is a terminal.
+    pub fn for_terminal(mut self, terminal: bool) -> Self {
+        self.sanitize = terminal;
+        self
+    }
+
     pub fn new(out: O) -> Self {
         JsonSink {
             out,
             buf: Vec::with_capacity(64 * 1024),
+            sanitize: false,
             tool_calls: ToolCalls::default(),
             usage_written: false,
         }
@@ -162,6 +174,7 @@ impl<O: Write> Sink for JsonSink<O> {
                 self.usage_written = true;
                 JsonEvent::Usage(u)
             }
+            Event::Sources(results) => JsonEvent::Sources { results },
             Event::Finish { choice, reason } => JsonEvent::Finish {
                 choice: *choice,
                 reason,
@@ -177,6 +190,9 @@ impl<O: Write> Sink for JsonSink<O> {
     }
 
     fn flush(&mut self) -> Result<()> {
+        if self.sanitize {
+            super::sanitize_buffer(&mut self.buf);
+        }
         write_all(&mut self.out, &mut self.buf)
     }
 

@@ -12,6 +12,7 @@ mod json;
 mod raw;
 pub mod sanitize;
 mod session;
+pub mod stdio;
 mod text;
 mod tool_calls;
 
@@ -58,7 +59,7 @@ pub trait Sink {
     }
     /// A line for the user on stderr (a retry, a warning), unless quiet.
     fn notice(&mut self, line: &str) {
-        let _ = writeln!(std::io::stderr(), "{line}");
+        stdio::line(line);
     }
 }
 
@@ -105,11 +106,29 @@ pub struct TextStyle {
     pub color: bool,
     /// Headers between reasoning and answer, and a final newline: for a person at a terminal.
     pub terminal: bool,
+    /// stdout is a terminal: what goes there passes the sanitizer.
+    pub out_tty: bool,
+    /// stderr is a terminal: what goes there passes the sanitizer.
+    pub err_tty: bool,
 }
 
 pub(crate) const DIM: &str = "\x1b[2m";
 pub(crate) const BOLD: &str = "\x1b[1m";
 pub(crate) const RESET: &str = "\x1b[0m";
+
+/// `buf`, all of it JSON text, with every control the sanitizer knows made visible: for
+/// `--json` and `--raw` on a terminal (JSON escapes C0 controls but not DEL or C1).
+pub(crate) fn sanitize_buffer(buf: &mut Vec<u8>) {
+    let Ok(text) = std::str::from_utf8(buf) else {
+        return;
+    };
+    if sanitize::is_clean(text) {
+        return;
+    }
+    let mut out = Vec::with_capacity(buf.len() + 16);
+    sanitize::push(&mut out, text);
+    *buf = out;
+}
 
 pub(crate) fn write_all(w: &mut dyn Write, buf: &mut Vec<u8>) -> Result<()> {
     if buf.is_empty() {
@@ -129,9 +148,25 @@ pub(crate) fn write_err(w: &mut dyn Write, buf: &mut Vec<u8>) -> Result<()> {
     }
 }
 
+/// `usage: input 26 (12 cached), output 87 (40 reasoning), total 113 tokens, 1 web search`:
+/// the parts in brackets and the searches only when the service reported them (and not zero:
+/// `--json` has the exact fields).
 pub fn usage_line(u: &Usage) -> String {
+    let cached = u
+        .cached_tokens
+        .filter(|&n| n > 0)
+        .map_or(String::new(), |n| format!(" ({n} cached)"));
+    let reasoning = u
+        .reasoning_tokens
+        .filter(|&n| n > 0)
+        .map_or(String::new(), |n| format!(" ({n} reasoning)"));
+    let searches = match u.search_count.filter(|&n| n > 0) {
+        Some(1) => ", 1 web search".to_owned(),
+        Some(n) => format!(", {n} web searches"),
+        None => String::new(),
+    };
     format!(
-        "usage: input {}, output {}, total {} tokens\n",
+        "usage: input {}{cached}, output {}{reasoning}, total {} tokens{searches}\n",
         u.input_tokens, u.output_tokens, u.total_tokens
     )
 }

@@ -3,11 +3,26 @@
 use std::io::Write;
 
 use super::{
-    usage_line, write_all, write_err, Sink, Stats, TextStyle, ToolCalls, BOLD, DIM, RESET,
+    sanitize, usage_line, write_all, write_err, Sink, Stats, TextStyle, ToolCalls, BOLD, DIM, RESET,
 };
 use crate::cli::Reasoning;
 use crate::error::{Error, Result};
-use crate::event::{Event, Usage};
+use crate::event::{Event, Usage, WebSource};
+
+/// `[1] Title — URL`, on one line whatever the title holds.
+pub(crate) fn source_line(s: &WebSource) -> String {
+    let title: String = s
+        .title
+        .split(['\n', '\r', '\t'])
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (title.trim(), s.url.trim()) {
+        ("", url) => format!("[{}] {url}\n", s.index),
+        (title, "") => format!("[{}] {title}\n", s.index),
+        (title, url) => format!("[{}] {title} \u{2014} {url}\n", s.index),
+    }
+}
 
 /// Plain text: content to stdout, reasoning to stderr, the usage line on stderr at the end.
 pub struct TextSink<O: Write, E: Write> {
@@ -24,6 +39,8 @@ pub struct TextSink<O: Write, E: Write> {
     in_reasoning: bool,
     reasoning_shown: bool,
     tool_calls: ToolCalls,
+    /// Web sources, listed after the answer.
+    sources: Vec<WebSource>,
 }
 
 impl<O: Write, E: Write> TextSink<O, E> {
@@ -40,19 +57,31 @@ impl<O: Write, E: Write> TextSink<O, E> {
             in_reasoning: false,
             reasoning_shown: false,
             tool_calls: ToolCalls::default(),
+            sources: Vec::new(),
         }
     }
 
+    /// Text for stderr; on a terminal through the sanitizer (qstream's own escapes for colour
+    /// go into the buffer directly).
     fn err_text(&mut self, s: &str) {
         if let Some(&last) = s.as_bytes().last() {
-            self.err_buf.extend_from_slice(s.as_bytes());
+            if self.style.err_tty {
+                sanitize::push(&mut self.err_buf, s);
+            } else {
+                self.err_buf.extend_from_slice(s.as_bytes());
+            }
             self.err_at_line_start = last == b'\n';
         }
     }
 
+    /// Text for stdout; on a terminal through the sanitizer.
     fn out_text(&mut self, s: &str) {
         if let Some(&last) = s.as_bytes().last() {
-            self.out_buf.extend_from_slice(s.as_bytes());
+            if self.style.out_tty {
+                sanitize::push(&mut self.out_buf, s);
+            } else {
+                self.out_buf.extend_from_slice(s.as_bytes());
+            }
             self.out_at_line_start = last == b'\n';
         }
     }
@@ -66,12 +95,17 @@ impl<O: Write, E: Write> TextSink<O, E> {
     }
 
     fn header(&mut self, name: &str) {
-        let line = if self.style.color {
-            format!("{BOLD}{name}{RESET}\n")
+        if !self.err_at_line_start {
+            self.err_text("\n");
+        }
+        if self.style.color {
+            self.err_buf.extend_from_slice(BOLD.as_bytes());
+            self.err_text(name);
+            self.err_buf.extend_from_slice(RESET.as_bytes());
         } else {
-            format!("{name}\n")
-        };
-        self.err_line(&line);
+            self.err_text(name);
+        }
+        self.err_text("\n");
     }
 
     fn reasoning(&mut self, text: &str) {
@@ -148,6 +182,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                 self.tool_calls.add(&event);
             }
             Event::Usage(u) => self.usage = Some(u),
+            Event::Sources(s) => self.sources = s,
             _ => {}
         }
         Ok(())
@@ -165,9 +200,22 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                 self.out_text("\n");
             }
             for call in self.tool_calls.calls() {
-                serde_json::to_writer(&mut self.out_buf, &call)
+                let line = serde_json::to_string(&call)
                     .map_err(|e| Error::internal(format!("cannot encode a tool call: {e}")))?;
+                self.out_text(&line);
                 self.out_text("\n");
+            }
+        }
+        if !self.sources.is_empty() {
+            self.out_text(if self.out_at_line_start { "\n" } else { "\n\n" });
+            for source in std::mem::take(&mut self.sources) {
+                let line = source_line(&source);
+                if self.style.terminal {
+                    super::sanitize::push(&mut self.out_buf, &line);
+                } else {
+                    self.out_buf.extend_from_slice(line.as_bytes());
+                }
+                self.out_at_line_start = true;
             }
         }
         if self.style.terminal && !self.out_at_line_start {
