@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qstream_global_optspecs
-    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking thinking-budget= temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= search search-strategy= force-search sources json-object schema= tools= tool-choice= o/param= protocol= region= native-endpoint= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
+    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking thinking-budget= temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= search search-strategy= force-search sources json-object schema= tools= tool-choice= o/param= protocol= region= native-endpoint= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= render= x/extract extract-last color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
 end
 
 function __fish_qstream_needs_command
@@ -64,6 +64,9 @@ complete -c qstream -n "__fish_qstream_needs_command" -l voice -d 'The voice for
 complete -c qstream -n "__fish_qstream_needs_command" -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
 stdout\t'Reasoning on stdout before the answer, inside <think>…</think>'
 hide\t'Keep thinking on but print none of it'"
+complete -c qstream -n "__fish_qstream_needs_command" -l render -d 'Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it streams' -r -f -a "auto\t'Render when stdout is a terminal and colour is allowed (NO_COLOR, TERM=dumb, --color never ask for plain)'
+markdown\t'Render also into a pipe or file (for `less -R`); width from COLUMNS, else 80'
+plain\t'Never render: the model\'s text as it came'"
 complete -c qstream -n "__fish_qstream_needs_command" -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow'
 always\t''
 never\t''"
@@ -87,6 +90,8 @@ complete -c qstream -n "__fish_qstream_needs_command" -l no-incremental -d 'dash
 complete -c qstream -n "__fish_qstream_needs_command" -l json -d 'Write one JSON object per event to stdout'
 complete -c qstream -n "__fish_qstream_needs_command" -l raw -d 'Write every SSE event as one JSON object per line, before protocol decoding'
 complete -c qstream -n "__fish_qstream_needs_command" -s q -l quiet -d 'Nothing on stderr but errors'
+complete -c qstream -n "__fish_qstream_needs_command" -s x -l extract -d 'Write only the contents of the first fenced code block, each line as it completes'
+complete -c qstream -n "__fish_qstream_needs_command" -l extract-last -d 'Write only the contents of the last fenced code block, when the answer ends'
 complete -c qstream -n "__fish_qstream_needs_command" -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
 complete -c qstream -n "__fish_qstream_needs_command" -l dry-run -d 'Print the request as a curl command and exit without sending it'
 complete -c qstream -n "__fish_qstream_needs_command" -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'

@@ -22,6 +22,8 @@ Examples:
   qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
+  qstream -x \"bash one-liner to count lines in *.rs\" > count.sh
+  qstream --render markdown \"explain lifetimes\" | less -R
   qstream -r reviewer < change.diff
   qstream -P cn config show
   qstream -- config my router          (a prompt whose first word names a subcommand)
@@ -94,6 +96,17 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Render {
+    /// Render when stdout is a terminal and colour is allowed (NO_COLOR, TERM=dumb, --color never
+    /// ask for plain)
+    Auto,
+    /// Render also into a pipe or file (for `less -R`); width from COLUMNS, else 80
+    Markdown,
+    /// Never render: the model's text as it came
+    Plain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -298,6 +311,19 @@ pub struct Cli {
     /// Where the reasoning goes in text mode
     #[arg(long, value_enum, value_name = "WHERE", default_value = "stderr", help_heading = OUTPUT)]
     pub reasoning: Reasoning,
+
+    /// Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it
+    /// streams
+    #[arg(long, value_enum, value_name = "WHEN", env = "QSTREAM_RENDER", hide_env_values = true, default_value = "auto", help_heading = OUTPUT)]
+    pub render: Render,
+
+    /// Write only the contents of the first fenced code block, each line as it completes
+    #[arg(short = 'x', long, conflicts_with_all = ["json", "raw", "extract_last"], help_heading = OUTPUT)]
+    pub extract: bool,
+
+    /// Write only the contents of the last fenced code block, when the answer ends
+    #[arg(long, conflicts_with_all = ["json", "raw"], help_heading = OUTPUT)]
+    pub extract_last: bool,
 
     /// When to use colour on stderr
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", help_heading = OUTPUT)]

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::cli::{Cli, Color, NativeEndpoint, Protocol, Reasoning, Region};
+use crate::cli::{Cli, Color, NativeEndpoint, Protocol, Reasoning, Region, Render};
 use crate::error::{Error, Result};
+use crate::render::extract::Which;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
@@ -61,6 +62,10 @@ pub struct Config {
     pub quiet: bool,
     pub reasoning: Reasoning,
     pub color: Color,
+    /// `--render`: whether text mode renders markdown.
+    pub render: Render,
+    /// `-x` / `--extract-last`: only a code block's contents on stdout.
+    pub extract: Option<Which>,
     pub stats: bool,
     pub dry_run: bool,
     /// Extra headers (`--header`, `--workspace`), applied over the defaults.
@@ -429,6 +434,14 @@ impl Config {
             quiet: cli.quiet,
             reasoning: cli.reasoning,
             color: cli.color,
+            render: cli.render,
+            extract: if cli.extract {
+                Some(Which::First)
+            } else if cli.extract_last {
+                Some(Which::Last)
+            } else {
+                None
+            },
             stats: cli.stats,
             dry_run: cli.dry_run,
             headers,

@@ -28,6 +28,7 @@ pub mod protocol;
 mod read_ahead;
 mod record;
 pub mod redact;
+pub mod render;
 pub mod request;
 pub mod search;
 pub mod settings;
@@ -266,18 +267,25 @@ fn make_sink(config: &Config, terminals: sink::stdio::Terminals) -> Session {
     let (out_tty, err_tty) = (terminals.stdout, terminals.stderr);
     let color = colour(config.color, err_tty);
     let inner: Box<dyn Sink> = match config.output {
-        OutputMode::Text => Box::new(TextSink::new(
-            unbuffered_stdout(),
-            sink::stdio::Stderr,
-            TextStyle {
-                quiet: config.quiet,
-                reasoning: config.reasoning,
-                color,
-                terminal: out_tty && err_tty,
-                out_tty,
-                err_tty,
-            },
-        )),
+        OutputMode::Text => Box::new(
+            TextSink::new(
+                unbuffered_stdout(),
+                sink::stdio::Stderr,
+                TextStyle {
+                    quiet: config.quiet,
+                    reasoning: config.reasoning,
+                    color,
+                    terminal: out_tty && err_tty,
+                    out_tty,
+                    err_tty,
+                },
+            )
+            .with_render(render::choose(
+                config,
+                &|name| std::env::var(name).ok(),
+                &|tty| colour(config.color, tty),
+            )),
+        ),
         OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout()).for_terminal(out_tty)),
         OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout()).for_terminal(out_tty)),
     };

@@ -19,7 +19,7 @@ mod tool_calls;
 pub use json::JsonSink;
 pub use raw::RawSink;
 pub use session::Session;
-pub use text::TextSink;
+pub use text::{Render, TextSink};
 pub use tool_calls::{ToolCall, ToolCalls};
 
 use std::io::Write;
