@@ -549,7 +549,9 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three.
+/// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three
+/// (for tests; the binary parses through `settings::load`).
+#[doc(hidden)]
 pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,

@@ -1,6 +1,11 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! The product is the `qstream` binary: its command line, `--json` events and exit codes are
+//! the interface (README.md, `man qstream`). This library exists so that the integration tests,
+//! benchmarks and fuzz targets can reach the stages; it is not a stable API and may change in
+//! any release. Items marked `#[doc(hidden)]` are there for those tests alone.
+//!
 //! `settings` puts the config file's values (top level, profile, role) under the flags and
 //! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
 //!
