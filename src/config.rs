@@ -102,9 +102,12 @@ impl Env for ProcessEnv {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     }
     fn home(&self) -> Option<PathBuf> {
-        std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
+        // The system's idea of home: `HOME`, else the password database on Unix; the user
+        // profile on Windows. Still marked deprecated in Rust 1.85, the minimum version,
+        // though that release fixed the Windows behaviour the mark was for (later releases
+        // drop it), hence the allow. An empty `HOME` is no home: 1.85 returns it as it is.
+        #[allow(deprecated)]
+        std::env::home_dir().filter(|h| !h.as_os_str().is_empty())
     }
 }
 
@@ -294,6 +297,8 @@ impl Config {
         if let Some(system) = &cli.system {
             messages.push(serde_json::json!({"role": "system", "content": system}));
         }
+        // A continued conversation: its earlier turns come before this one.
+        messages.extend(cli.history.iter().cloned());
         // Stdin is moved, never copied: it may be large.
         let (messages_stdin, stdin_for_prompt) = if cli.messages.as_deref() == Some(Path::new("-"))
         {

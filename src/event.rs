@@ -79,7 +79,8 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
-    /// A copy that borrows nothing, to keep past the chunk it was decoded from.
+    /// A copy that borrows nothing, to keep past the chunk it was decoded from (for tests).
+    #[doc(hidden)]
     pub fn into_owned(self) -> Event<'static> {
         fn o(c: Cow<'_, str>) -> Cow<'static, str> {
             Cow::Owned(c.into_owned())

@@ -1,6 +1,11 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! The product is the `qstream` binary: its command line, `--json` events and exit codes are
+//! the interface (README.md, `man qstream`). This library exists so that the integration tests,
+//! benchmarks and fuzz targets can reach the stages; it is not a stable API and may change in
+//! any release. Items marked `#[doc(hidden)]` are there for those tests alone.
+//!
 //! `settings` puts the config file's values (top level, profile, role) under the flags and
 //! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
 //!
@@ -30,6 +35,7 @@ pub mod settings;
 pub mod sink;
 pub mod sse;
 mod stdin;
+pub mod store;
 pub mod structured;
 pub mod transport;
 pub mod wav;
@@ -70,8 +76,18 @@ pub fn main_with_args(cli: Cli) -> u8 {
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let terminals = sink::stdio::init();
+    let continued = store::record::continuation(cli, env)?;
+    let (cli, cid) = match &continued {
+        Some((cli, cid)) => (cli, Some(cid.clone())),
+        None => (cli, None),
+    };
     let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
     let config = Config::from_cli(&cli, env, stdin)?;
+    if cid.is_some() && config.prompt_index.is_none() && config.replay.is_none() {
+        return Err(Error::usage(
+            "a continued conversation needs a prompt: give one as arguments or on stdin",
+        ));
+    }
     if config.dry_run {
         let request = request::build(&config);
         if !config.quiet {
@@ -118,13 +134,22 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let mut sink = make_sink(&config, terminals).with_wav(wav);
+    let log = store::record::log_path(&cli, env);
+    let mut sink = make_sink(&config, terminals)
+        .with_wav(wav)
+        .with_transcript(log.is_some());
     for w in &config.warnings {
         sink.notice(w);
     }
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
     let mut decoder = Decoder::new(protocol, config.incremental);
+    let recorder = log.map(|path| {
+        let row = store::record::new_exchange(&cli, &config, cid);
+        store::record::Recorder::start(path, row, env, config.quiet)
+    });
+    let mut opened = false;
     let result = open(&config, source, &mut sink, cancel).and_then(|(body, id)| {
+        opened = true;
         sink.set_request_id(id);
         stream(
             body,
@@ -136,7 +161,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         )
     });
     sink.set_request_id(decoder.request_id().map(String::from));
-    match result {
+    let end = match result {
         Ok(()) => sink.finish(),
         Err(e) => {
             let mut e = explain::teach(e, &config);
@@ -146,12 +171,25 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
                 }
             }
             if e.is_quiet() {
-                return Err(e);
+                Err(e)
+            } else {
+                sink.fail(&e, decoder.usage()).and(Err(e))
             }
-            sink.fail(&e, decoder.usage())?;
-            Err(e)
+        }
+    };
+    if let Some(recorder) = recorder {
+        let outcome = store::record::outcome(
+            &end,
+            opened,
+            sink.take_transcript(),
+            sink.request_id().map(String::from),
+            sink.time_to_first_delta(),
+        );
+        if let Some(warning) = recorder.finish(outcome) {
+            sink::stdio::line(&warning);
         }
     }
+    end
 }
 
 /// No output may overwrite an input or another output (before either is opened to write).

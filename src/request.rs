@@ -166,6 +166,7 @@ fn shell_quote(s: &str) -> String {
 ///      --data-raw '{\"messages\":[{\"content\":\"it'\\''s\",\"role\":\"user\"}]}'"
 /// );
 /// ```
+#[doc(hidden)] // the binary calls curl_with_key; this is the example's (and tests') door
 pub fn curl(request: &Request) -> String {
     curl_with_key(request, "$DASHSCOPE_API_KEY")
 }

@@ -11,6 +11,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+#[cfg(unix)]
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -157,6 +158,7 @@ const PARTS: [&str; 3] = ["Hello", ", wor", "ld"];
 const PARTIAL: &str = "Hello, world";
 
 /// Forward what `r` yields, as it arrives.
+#[cfg(unix)]
 fn pump<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -170,7 +172,9 @@ fn pump<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
-/// A running child whose stdout and stderr are collected as they arrive.
+/// A running child whose stdout and stderr are collected as they arrive (for the Ctrl-C
+/// tests, Unix only).
+#[cfg(unix)]
 struct Live {
     child: Child,
     out: mpsc::Receiver<Vec<u8>>,
@@ -179,6 +183,7 @@ struct Live {
     stderr: Vec<u8>,
 }
 
+#[cfg(unix)]
 impl Live {
     fn spawn(cmd: &mut Command) -> Live {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -631,6 +636,7 @@ fn malformed_json_is_a_stream_failure() {
 }
 
 /// Peak resident set size of the child in KiB, with its output.
+#[cfg(target_os = "linux")]
 fn run_measuring_rss(cmd: Command) -> (Output, u64) {
     if Path::new("/usr/bin/time").exists() {
         let mut timed = Command::new("/usr/bin/time");
@@ -707,6 +713,7 @@ fn run_measuring_rss(cmd: Command) -> (Output, u64) {
     (out, peak)
 }
 
+#[cfg(target_os = "linux")] // GNU time or /proc
 #[test]
 fn a_64_mib_line_fails_cleanly_in_bounded_memory() {
     const SIZE: usize = 64 << 20;
@@ -1010,18 +1017,21 @@ fn quiet_suppresses_retry_lines() {
 // ---------------------------------------------------------------------------
 
 /// Run `cmd`, SIGINT it once `expect` is on stdout.
+#[cfg(unix)]
 fn interrupt(mut cmd: Command, expect: &str) -> (Output, Duration) {
     let mut live = Live::spawn(&mut cmd);
     live.wait_for(false, expect, Duration::from_secs(10));
     live.interrupt()
 }
 
+#[cfg(unix)]
 fn stalling(head: &str, rest: &str) -> Reply {
     let mut body = head.to_string();
     body.push_str(rest);
     Reply::sse(body).stall_after(head.len(), Duration::from_secs(8))
 }
 
+#[cfg(unix)] // SIGINT
 #[test]
 fn ctrl_c_native_keeps_text_and_prints_usage() {
     let head = native_chunks(&PARTS);
@@ -1041,6 +1051,7 @@ fn ctrl_c_native_keeps_text_and_prints_usage() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
+#[cfg(unix)] // SIGINT
 #[test]
 fn ctrl_c_compatible_says_usage_is_unknown() {
     let head = compat_chunks(&PARTS);
@@ -1060,6 +1071,7 @@ fn ctrl_c_compatible_says_usage_is_unknown() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
+#[cfg(unix)] // SIGINT
 #[test]
 fn ctrl_c_in_json_mode_writes_interrupted_then_usage() {
     let head = native_chunks(&PARTS);
@@ -1079,6 +1091,7 @@ fn ctrl_c_in_json_mode_writes_interrupted_then_usage() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
+#[cfg(unix)] // SIGINT
 #[test]
 fn ctrl_c_during_a_retry_wait_stops_at_once() {
     let throttled = || {
@@ -1395,6 +1408,7 @@ fn bulk_stream_cut_after_a_megabyte_keeps_every_whole_chunk() {
     assert_eq!(out.stdout, want);
 }
 
+#[cfg(unix)] // SIGINT
 #[test]
 fn ctrl_c_while_reading_ahead_keeps_the_text_and_stops_at_once() {
     let (text, body) = bulk(3000);

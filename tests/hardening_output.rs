@@ -223,6 +223,7 @@ fn hostile_error() -> Reply {
 
 /// None of the hostile sequences, and no BEL, DEL or C1 control, reached the terminal (the
 /// spinner's own `ESC[2K` may).
+#[cfg(unix)]
 fn assert_inert(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     for bad in ["\x1b]", "\x1b[2J", "\x1b\\", "\x07", "\x7f", "\u{9b}"] {
@@ -408,6 +409,7 @@ fn no_output_file_overwrites_an_input_or_another_output() {
     let hard = dir.join("hard.sse");
     std::fs::hard_link(&sse, &hard).expect("link");
     let dotted = dir.join(".").join("a.sse");
+    #[cfg_attr(not(unix), allow(unused_mut))] // the symlink is Unix-only
     let mut others = vec![hard, dotted];
     #[cfg(unix)]
     {

@@ -129,7 +129,8 @@ impl<O: Write> JsonSink<O> {
         Ok(())
     }
 
-    pub fn into_inner(self) -> O {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> O {
         self.out
     }
 }

@@ -225,7 +225,8 @@ impl<O: Write, E: Write> TextSink<O, E> {
         }
     }
 
-    pub fn into_inner(self) -> (O, E) {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> (O, E) {
         (self.out, self.err)
     }
 }
