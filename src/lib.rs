@@ -17,6 +17,7 @@ pub mod request;
 pub mod sink;
 pub mod sse;
 pub mod transport;
+mod unstreamed;
 pub mod wav;
 
 use std::fs::File;
@@ -90,7 +91,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     };
     let source = match &config.replay {
         Some(path) => Source::Replay(path),
-        None => Source::Network(config::api_key(env)?),
+        None => Source::Network(config::api_key(env)?, request::build(&config)),
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
@@ -101,8 +102,18 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         sink.notice(w);
     }
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
-    let mut decoder = Decoder::new(protocol, config.incremental);
-    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id)| {
+    // The decoder follows the request as it is sent (`-o incremental_output=…` included);
+    // a replay's request is not known unless --no-incremental says so.
+    let incremental = match config.replay {
+        Some(_) if config.incremental => None,
+        Some(_) => Some(false),
+        None => Some(match &source {
+            Source::Network(_, request) => request::incremental_output(request),
+            Source::Replay(_) => config.incremental,
+        }),
+    };
+    let mut decoder = Decoder::with_output(protocol, incremental);
+    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id, origin)| {
         sink.set_request_id(id);
         stream(
             body,
@@ -111,6 +122,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
             &mut sink,
             &config.network,
             cancel,
+            &origin,
         )
     });
     sink.set_request_id(decoder.request_id().map(String::from));
@@ -134,7 +146,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
 /// Where the response body comes from.
 enum Source<'a> {
     Replay(&'a Path),
-    Network(config::ApiKey),
+    /// The key, and the request as it will be sent.
+    Network(config::ApiKey, request::Request),
 }
 
 /// The response body: the recording, or the network's answer to the request.
@@ -143,11 +156,10 @@ fn open(
     source: Source<'_>,
     sink: &mut Session,
     cancel: &Cancel,
-) -> Result<(Box<dyn Read + Send>, Option<String>)> {
+) -> Result<(Box<dyn Read + Send>, Option<String>, Origin)> {
     match source {
-        Source::Replay(path) => Ok((open_replay(path)?, None)),
-        Source::Network(key) => {
-            let request = request::build(config);
+        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
+        Source::Network(key, request) => {
             let agent = transport::agent(&config.network);
             let opened = transport::open(
                 &agent,
@@ -157,7 +169,10 @@ fn open(
                 cancel,
                 &mut |line| sink.notice(line),
             )?;
-            Ok((opened.body, opened.request_id))
+            let origin = Origin::Network {
+                content_type: opened.content_type,
+            };
+            Ok((opened.body, opened.request_id, origin))
         }
     }
 }
@@ -222,8 +237,15 @@ fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
         .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
 }
 
+/// Where a body came from, for what is said about one that is not an event stream.
+pub enum Origin {
+    Replay,
+    Network { content_type: Option<String> },
+}
+
 /// The loop: read what has arrived, record it, decode it, hand it to the sink, flush, and
-/// only then block on the next read.
+/// only then block on the next read. It ends when the stream says it is over (`[DONE]`, the
+/// last finish), or at the end of the body.
 pub fn stream(
     body: Box<dyn Read + Send>,
     mut record: Option<File>,
@@ -231,10 +253,14 @@ pub fn stream(
     sink: &mut dyn Sink,
     net: &config::Network,
     cancel: &Cancel,
+    origin: &Origin,
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
     let mut reads = Reads::new(body);
+    // The body as long as no event came out of it: a whole JSON answer, an error page.
+    let mut events = false;
+    let mut head = Vec::new();
     loop {
         if cancel.is_cancelled() {
             return Err(Error::interrupted());
@@ -255,19 +281,33 @@ pub fn stream(
                 .map_err(|e| Error::internal(format!("cannot write the recording: {e}")))?;
         }
         let fed = sse.feed(bytes, &mut |ev| {
+            events = true;
             if raw {
                 sink.sse(&ev)?;
-                protocol::check_raw(&ev)
+                protocol::check_raw(decoder, &ev)
             } else {
                 decoder.event(&ev, &mut |e| sink.event(e))
             }
         });
+        if !events && head.len() < unstreamed::HEAD_MAX {
+            head.extend_from_slice(bytes);
+        }
         reads.recycle(buf);
         fed?;
+        while let Some(line) = decoder.take_notice() {
+            sink.flush()?;
+            sink.notice(&line);
+        }
         sink.flush()?;
+        if decoder.is_done() {
+            break;
+        }
     }
     if cancel.is_cancelled() {
         return Err(Error::interrupted());
+    }
+    if !events {
+        return unstreamed::body(&head, origin, decoder, sink, raw);
     }
     if raw {
         return Ok(());

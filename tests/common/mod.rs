@@ -45,6 +45,9 @@ pub struct Reply {
     pub cut_after: Option<usize>,
     /// After this many body bytes, sleep this long before continuing.
     pub stall_after: Option<(usize, Duration)>,
+    /// The body already holds its chunked framing (possibly broken on purpose): sent as it
+    /// is, with `Transfer-Encoding: chunked`.
+    pub prechunked: bool,
 }
 
 impl Reply {
@@ -64,6 +67,7 @@ impl Reply {
             chunked: true,
             cut_after: None,
             stall_after: None,
+            prechunked: false,
         }
     }
 
@@ -96,6 +100,14 @@ impl Reply {
 
     /// Use `Content-Length: <body.len()>` instead of chunked encoding.
     pub fn content_length(mut self) -> Self {
+        self.chunked = false;
+        self
+    }
+
+    /// The body is chunked framing made by the test: write it as it is, after a
+    /// `Transfer-Encoding: chunked` head.
+    pub fn prechunked(mut self) -> Self {
+        self.prechunked = true;
         self.chunked = false;
         self
     }
@@ -479,7 +491,9 @@ fn write_reply(stream: &mut TcpStream, reply: &Reply) -> io::Result<()> {
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    if reply.chunked {
+    if reply.prechunked {
+        head.push_str("Transfer-Encoding: chunked\r\n");
+    } else if reply.chunked {
         if !reply.has_header("transfer-encoding") {
             head.push_str("Transfer-Encoding: chunked\r\n");
         }
