@@ -34,7 +34,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "The stream finished (also when the reader closed stdout early, as | head does).",
     ),
     ("1", "Internal error."),
-    ("2", "Usage: bad option, no prompt, unreadable input file."),
+    (
+        "2",
+        "Usage: bad option, no prompt, unreadable input file, a --replay file with no SSE events, events of the other protocol than --protocol.",
+    ),
     (
         "3",
         "Authentication or configuration: no API key, HTTP 401 or 403, a redirect (a wrong base URL).",
@@ -50,7 +53,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("6", "Server error: 5xx, InternalError*."),
     (
         "7",
-        "Network or stream: connect failure, timeout, stall, stream ended early, malformed stream.",
+        "Network or stream: connect failure, timeout, stall, stream ended early, malformed stream, a web page or no events where a stream was expected, an HTTP protocol error.",
     ),
     (
         "130",
