@@ -1,49 +1,104 @@
-complete -c qstream -s s -l system -d 'System message' -r
-complete -c qstream -l messages -d 'Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended' -r -F
-complete -c qstream -l image -d 'Attach an image: a URL, or a local file sent inline (repeatable)' -r
-complete -c qstream -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
-complete -c qstream -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
-complete -c qstream -s m -l model -d 'Model name' -r
-complete -c qstream -l temperature -d 'Sampling temperature' -r
-complete -c qstream -l top-p -d 'Nucleus sampling threshold' -r
-complete -c qstream -l top-k -d 'Sample from the K most likely tokens' -r
-complete -c qstream -l max-tokens -d 'Most tokens to generate' -r
-complete -c qstream -l seed -d 'Random seed' -r
-complete -c qstream -l stop -d 'Stop generating at this string (repeatable)' -r
-complete -c qstream -l presence-penalty -d 'Presence penalty (-2.0 to 2.0)' -r
-complete -c qstream -l tools -d 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)' -r -F
-complete -c qstream -l tool-choice -d 'Whether to call a tool: auto, none, or the name of the function to call' -r
-complete -c qstream -s o -l param -d 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)' -r
-complete -c qstream -l protocol -d 'Wire protocol [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_qstream_global_optspecs
+    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= enable-search tools= tool-choice= o/param= protocol= region= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
+end
+
+function __fish_qstream_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_qstream_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_qstream_using_subcommand
+    set -l cmd (__fish_qstream_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c qstream -n "__fish_qstream_needs_command" -s s -l system -d 'System message' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l messages -d 'Earlier turns: a JSON array of {"role", "content"} (`-` = stdin); the prompt is appended' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -l image -d 'Attach an image: a URL, or a local file sent inline (repeatable)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s m -l model -d 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l temperature -d 'Sampling temperature' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l top-p -d 'Nucleus sampling threshold' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l top-k -d 'Sample from the K most likely tokens' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l max-tokens -d 'Most tokens to generate' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l seed -d 'Random seed' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l stop -d 'Stop generating at this string (repeatable)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l presence-penalty -d 'Presence penalty (-2.0 to 2.0)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l tools -d 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -l tool-choice -d 'Whether to call a tool: auto, none, or the name of the function to call' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s o -l param -d 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l protocol -d 'Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
 dashscope\t'DashScope native: {base}/services/aigc/text-generation/generation'"
-complete -c qstream -l region -d 'Region whose endpoint to use when no base URL is given' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
+complete -c qstream -n "__fish_qstream_needs_command" -l region -d 'Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
 cn\t'Mainland China (Beijing): dashscope.aliyuncs.com'"
-complete -c qstream -l base-url -d 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1' -r
-complete -c qstream -l replay -d 'Read a recorded response body from FILE (`-` = stdin) instead of the network' -r -F
-complete -c qstream -l record -d 'Also write the raw response body to FILE as it arrives' -r -F
-complete -c qstream -l audio-out -d 'Qwen-Omni: also ask for speech and write it to FILE as WAV (compatible protocol)' -r -F
-complete -c qstream -l voice -d 'The voice for --audio-out' -r
-complete -c qstream -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
+complete -c qstream -n "__fish_qstream_needs_command" -l base-url -d 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l replay -d 'Read a recorded response body from FILE (`-` = stdin) instead of the network' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -l record -d 'Also write the raw response body to FILE as it arrives' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -l audio-out -d 'Qwen-Omni: also ask for speech and write it to FILE as WAV (compatible protocol)' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -l voice -d 'The voice for --audio-out' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
 stdout\t'Reasoning on stdout before the answer, inside <think>…</think>'
 hide\t'Keep thinking on but print none of it'"
-complete -c qstream -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour when the output is a terminal and NO_COLOR is not set'
+complete -c qstream -n "__fish_qstream_needs_command" -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow'
 always\t''
 never\t''"
-complete -c qstream -l connect-timeout -d 'Seconds to wait for a connection' -r
-complete -c qstream -l timeout -d 'Seconds without a byte from the server before giving up' -r
-complete -c qstream -l max-time -d 'Seconds the whole request may take (default: no limit)' -r
-complete -c qstream -l retries -d 'Retries after a connect failure, HTTP 429 or 5xx, before any output' -r
-complete -c qstream -s H -l header -d 'Extra request header (repeatable); replaces a default header of the same name' -r
-complete -c qstream -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace)' -r
-complete -c qstream -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
-complete -c qstream -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
-complete -c qstream -l enable-search -d 'Let the model search the web (enable_search: true)'
-complete -c qstream -l no-incremental -d 'dashscope: ask for cumulative output (incremental_output: false); deltas are still printed'
-complete -c qstream -l json -d 'Write one JSON object per event to stdout'
-complete -c qstream -l raw -d 'Write every SSE event as one JSON object per line, before protocol decoding'
-complete -c qstream -s q -l quiet -d 'Nothing on stderr but errors'
-complete -c qstream -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
-complete -c qstream -l dry-run -d 'Print the request as a curl command and exit without sending it'
-complete -c qstream -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'
-complete -c qstream -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qstream -s V -l version -d 'Print version'
+complete -c qstream -n "__fish_qstream_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l timeout -d 'Seconds without a byte from the server before giving up' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l max-time -d 'Seconds the whole request may take, retries and their waits included (default: no limit)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l retries -d 'Retries after a connect failure, HTTP 429 or 5xx, before any output' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s H -l header -d 'Extra request header (repeatable); replaces a default header of the same name' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_needs_command" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -s n -l no-stdin -d 'Never read stdin, even when it is not a terminal (for loops that read a list from it)'
+complete -c qstream -n "__fish_qstream_needs_command" -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
+complete -c qstream -n "__fish_qstream_needs_command" -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
+complete -c qstream -n "__fish_qstream_needs_command" -l enable-search -d 'Let the model search the web (enable_search: true)'
+complete -c qstream -n "__fish_qstream_needs_command" -l no-incremental -d 'dashscope: ask for cumulative output (incremental_output: false); deltas are still printed'
+complete -c qstream -n "__fish_qstream_needs_command" -l json -d 'Write one JSON object per event to stdout'
+complete -c qstream -n "__fish_qstream_needs_command" -l raw -d 'Write every SSE event as one JSON object per line, before protocol decoding'
+complete -c qstream -n "__fish_qstream_needs_command" -s q -l quiet -d 'Nothing on stderr but errors'
+complete -c qstream -n "__fish_qstream_needs_command" -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
+complete -c qstream -n "__fish_qstream_needs_command" -l dry-run -d 'Print the request as a curl command and exit without sending it'
+complete -c qstream -n "__fish_qstream_needs_command" -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'
+complete -c qstream -n "__fish_qstream_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qstream -n "__fish_qstream_needs_command" -s V -l version -d 'Print version'
+complete -c qstream -n "__fish_qstream_needs_command" -a "config" -d 'Show the settings in effect, the config file\'s path, its roles or its profiles'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "show" -d 'Print every setting in effect for the options given, each with where it came from'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "path" -d 'Print the path of the config file that would be read'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "roles" -d 'List the roles the config file defines'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -f -a "profiles" -d 'List the profiles the config file defines'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from roles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s h -l help -d 'Print help'

@@ -5,22 +5,31 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 const INPUT: &str = "Input";
 const MODEL: &str = "Model";
 const PROTOCOL: &str = "Protocol";
 const OUTPUT: &str = "Output";
 const NETWORK: &str = "Network";
+const SETTINGS: &str = "Settings";
 
 pub const AFTER_LONG_HELP: &str = "\
 Examples:
   qstream \"Who are you?\"
   git diff | qstream \"review this diff\"
   qstream --thinking -m qwen-plus \"Is 9.11 larger than 9.9?\"
-  qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'
+  qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
+  qstream -r reviewer < change.diff
+  qstream -P cn config show
+  qstream -- config my router          (a prompt whose first word names a subcommand)
+
+Settings come from flags, then environment variables, then the role (-r), then the profile
+(-P), then the top level of the config file ($QSTREAM_CONFIG, else
+$XDG_CONFIG_HOME/qstream/config.toml, else ~/.config/qstream/config.toml), then the built-in
+defaults. `qstream config show` prints each setting in effect and where it came from.
 
 The API key is read from DASHSCOPE_API_KEY, else from the file named by
 DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
@@ -47,7 +56,7 @@ pub enum Region {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
-    /// Colour when the output is a terminal and NO_COLOR is not set
+    /// Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow
     Auto,
     Always,
     Never,
@@ -71,7 +80,7 @@ pub enum MediaKind {
     Video,
 }
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "qstream",
     version,
@@ -81,12 +90,21 @@ pub enum MediaKind {
 usage line go to stderr. When stdin is not a terminal it is read too: the message is PROMPT, \
 a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
-    max_term_width = 100
+    max_term_width = 100,
+    disable_help_subcommand = true,
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The prompt; its words are joined by spaces. `-` means: read the prompt from stdin only.
     #[arg(value_name = "PROMPT", help_heading = INPUT)]
     pub prompt: Vec<String>,
+
+    /// Never read stdin, even when it is not a terminal (for loops that read a list from it)
+    #[arg(short = 'n', long, help_heading = INPUT)]
+    pub no_stdin: bool,
 
     /// System message
     #[arg(short = 's', long, value_name = "TEXT", help_heading = INPUT)]
@@ -112,9 +130,9 @@ pub struct Cli {
     #[arg(skip)]
     pub media: Vec<(MediaKind, String)>,
 
-    /// Model name
-    #[arg(short = 'm', long, env = "QSTREAM_MODEL", hide_env_values = true, default_value = "qwen-plus", help_heading = MODEL)]
-    pub model: String,
+    /// Model name [env: QSTREAM_MODEL] [default: qwen-plus]
+    #[arg(short = 'm', long, value_name = "MODEL", help_heading = MODEL)]
+    pub model: Option<String>,
 
     /// Ask for the model's reasoning (enable_thinking: true)
     #[arg(long, overrides_with = "no_thinking", help_heading = MODEL)]
@@ -168,13 +186,13 @@ pub struct Cli {
     #[arg(short = 'o', long = "param", value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = MODEL)]
     pub params: Vec<String>,
 
-    /// Wire protocol [default: compatible; a replay detects it]
-    #[arg(long, value_enum, env = "QSTREAM_PROTOCOL", hide_env_values = true, help_heading = PROTOCOL)]
+    /// Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]
+    #[arg(long, value_enum, help_heading = PROTOCOL)]
     pub protocol: Option<Protocol>,
 
-    /// Region whose endpoint to use when no base URL is given
-    #[arg(long, value_enum, default_value = "intl", help_heading = PROTOCOL)]
-    pub region: Region,
+    /// Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]
+    #[arg(long, value_enum, help_heading = PROTOCOL)]
+    pub region: Option<Region>,
 
     /// Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1
     #[arg(long, value_name = "URL", help_heading = PROTOCOL)]
@@ -236,7 +254,7 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value = "120", help_heading = NETWORK)]
     pub timeout: f64,
 
-    /// Seconds the whole request may take (default: no limit)
+    /// Seconds the whole request may take, retries and their waits included (default: no limit)
     #[arg(long, value_name = "SECS", help_heading = NETWORK)]
     pub max_time: Option<f64>,
 
@@ -248,16 +266,96 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append, help_heading = NETWORK)]
     pub headers: Vec<String>,
 
-    /// Workspace to bill and authorise against (X-DashScope-WorkSpace)
-    #[arg(long, value_name = "ID", env = "DASHSCOPE_WORKSPACE", hide_env_values = true, help_heading = NETWORK)]
+    /// Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]
+    #[arg(long, value_name = "ID", help_heading = NETWORK)]
     pub workspace: Option<String>,
 
     /// Allow plain http:// to hosts other than loopback
     #[arg(long, help_heading = NETWORK)]
     pub allow_insecure_http: bool,
+
+    /// The config file to read instead of ~/.config/qstream/config.toml
+    #[arg(long, value_name = "FILE", env = "QSTREAM_CONFIG", hide_env_values = true, global = true, help_heading = SETTINGS)]
+    pub config: Option<PathBuf>,
+
+    /// Use the config file's [profiles.NAME] (region, workspace, key variable, defaults)
+    #[arg(short = 'P', long, value_name = "NAME", env = "QSTREAM_PROFILE", hide_env_values = true, global = true, help_heading = SETTINGS)]
+    pub profile: Option<String>,
+
+    /// Use the config file's [roles.NAME] (system message, prompt template, defaults)
+    #[arg(short = 'r', long, value_name = "NAME", global = true, help_heading = SETTINGS)]
+    pub role: Option<String>,
+
+    /// The role's prompt template (filled by the settings layer)
+    #[arg(skip)]
+    pub template: Option<String>,
+
+    /// Where the profile says the key is (filled by the settings layer)
+    #[arg(skip)]
+    pub key_source: Option<KeySource>,
+}
+
+/// A profile's own place for the API key, instead of DASHSCOPE_API_KEY.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeySource {
+    pub profile: String,
+    /// The variable that holds the key (`api_key_env`).
+    pub env: Option<String>,
+    /// The file that holds the key (`api_key_file`).
+    pub file: Option<PathBuf>,
+}
+
+/// The front doors besides the bare `qstream [OPTIONS] [PROMPT]...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Show the settings in effect, the config file's path, its roles or its profiles
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting in effect for the options given, each with where it came from
+    Show,
+    /// Print the path of the config file that would be read
+    Path,
+    /// List the roles the config file defines
+    Roles,
+    /// List the profiles the config file defines
+    Profiles,
 }
 
 /// The clap command, for the man page and completions.
+/// Options whose variable `Config` reads itself (so that an empty value counts as unset and an
+/// invalid one names the variable): the option's id and its variable. The settings layer counts
+/// a set variable as given, as it does clap's own `env`.
+pub const ENV_READ_BY_CONFIG: &[(&str, &str)] = &[
+    ("model", "QSTREAM_MODEL"),
+    ("protocol", "QSTREAM_PROTOCOL"),
+    ("region", "QSTREAM_REGION"),
+    ("workspace", "DASHSCOPE_WORKSPACE"),
+];
+
+/// The built-in defaults that `Config` applies itself (the options have no clap default, so
+/// that a variable can be told from a default): what `config show` reports as `default`.
+pub const DEFAULT_MODEL: &str = "qwen-plus";
+pub const DEFAULTS_APPLIED_BY_CONFIG: &[(&str, &str)] = &[
+    ("model", DEFAULT_MODEL),
+    ("protocol", "compatible"),
+    ("region", "intl"),
+];
+
+/// The variable `Config` reads for option `id`, if any.
+pub fn env_read_by_config(id: &str) -> Option<&'static str> {
+    ENV_READ_BY_CONFIG
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, var)| *var)
+}
+
 pub fn command() -> clap::Command {
     Cli::command()
 }
@@ -268,9 +366,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    from_matches(&command().try_get_matches_from(args)?)
+}
+
+/// The `Cli` of parsed arguments, with the attachments in command-line order.
+pub fn from_matches(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let matches = command().try_get_matches_from(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut cli = Cli::from_arg_matches(matches)?;
     let mut media = Vec::new();
     for (id, kind) in [
         ("image", MediaKind::Image),

@@ -151,9 +151,9 @@ fn header(h: &str) -> Result<(String, String)> {
             "--header Authorization is refused: the key comes from DASHSCOPE_API_KEY, never from the command line",
         ));
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+    if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
         return Err(Error::usage(format!(
-            "--header {name}: the value has a line break"
+            "--header {name}: the value has a line break or another control character"
         )));
     }
     Ok((name.to_owned(), value.to_owned()))
@@ -181,16 +181,34 @@ impl Config {
         } else {
             OutputMode::Text
         };
-        let protocol_given = cli.protocol.is_some();
-        let protocol = cli.protocol.unwrap_or(Protocol::Compatible);
+        let env_protocol = env_choice::<Protocol>(env, "QSTREAM_PROTOCOL")?;
+        let protocol_given = cli.protocol.is_some() || env_protocol.is_some();
+        let protocol = cli
+            .protocol
+            .or(env_protocol)
+            .unwrap_or(Protocol::Compatible);
+        let region = match cli.region {
+            Some(r) => r,
+            None => env_choice::<Region>(env, "QSTREAM_REGION")?.unwrap_or(Region::Intl),
+        };
         let base_env = match protocol {
             Protocol::Compatible => "DASHSCOPE_COMPATIBLE_BASE_URL",
             Protocol::Dashscope => "DASHSCOPE_HTTP_BASE_URL",
         };
-        let base_url = match cli.base_url.clone().or_else(|| env.var(base_env)) {
-            Some(url) => url.trim_end_matches('/').to_owned(),
+        let given = match &cli.base_url {
+            Some(url) => Some((url.clone(), "--base-url")),
+            None => env.var(base_env).map(|url| (url, base_env)),
+        };
+        let base_url = match given {
+            Some((url, origin)) => {
+                crate::endpoint::check_base_url(&url).map_err(|mut e| {
+                    e.message = format!("{origin}: {}", e.message);
+                    e
+                })?;
+                url.trim_end_matches('/').to_owned()
+            }
             None => {
-                let host = match cli.region {
+                let host = match region {
                     Region::Intl => INTL_BASE,
                     Region::Cn => CN_BASE,
                 };
@@ -231,14 +249,16 @@ impl Config {
         if let Some(system) = &cli.system {
             messages.push(serde_json::json!({"role": "system", "content": system}));
         }
-        let stdin_for_prompt = if cli.messages.as_deref() == Some(Path::new("-")) {
-            None
+        // Stdin is moved, never copied: it may be large.
+        let (messages_stdin, stdin_for_prompt) = if cli.messages.as_deref() == Some(Path::new("-"))
+        {
+            (stdin.text, None)
         } else {
-            stdin.text.clone()
+            (None, stdin.text)
         };
         if let Some(path) = &cli.messages {
             let (text, origin) = if path == Path::new("-") {
-                (stdin.text.clone().unwrap_or_default(), "stdin".to_owned())
+                (messages_stdin.unwrap_or_default(), "stdin".to_owned())
             } else {
                 (
                     read_file(path, "messages file")?,
@@ -247,7 +267,7 @@ impl Config {
             };
             messages.extend(parse_messages(&text, &origin)?);
         }
-        let prompt = user_message(&cli.prompt, stdin_for_prompt.as_deref());
+        let prompt = user_message(&cli.prompt, stdin_for_prompt);
         let prompt_index = prompt.is_some().then_some(messages.len());
         match prompt {
             Some(p) => messages.push(serde_json::json!({"role": "user", "content": p})),
@@ -327,8 +347,19 @@ impl Config {
         }
 
         let mut headers = Vec::new();
-        if let Some(ws) = &cli.workspace {
-            headers.push(("X-DashScope-WorkSpace".to_owned(), ws.clone()));
+        let workspace = match &cli.workspace {
+            Some(ws) => Some((ws.clone(), "--workspace")),
+            None => env
+                .var("DASHSCOPE_WORKSPACE")
+                .map(|ws| (ws, "DASHSCOPE_WORKSPACE")),
+        };
+        if let Some((ws, origin)) = workspace {
+            if ws.bytes().any(|b| b.is_ascii_control()) {
+                return Err(Error::usage(format!(
+                    "{origin}: the workspace has a line break or another control character"
+                )));
+            }
+            headers.push(("X-DashScope-WorkSpace".to_owned(), ws));
         }
         for h in &cli.headers {
             headers.push(header(h)?);
@@ -337,7 +368,11 @@ impl Config {
         Ok(Config {
             protocol,
             base_url,
-            model: cli.model.clone(),
+            model: cli
+                .model
+                .clone()
+                .or_else(|| env.var("QSTREAM_MODEL"))
+                .unwrap_or_else(|| crate::cli::DEFAULT_MODEL.to_owned()),
             messages,
             thinking: if cli.thinking {
                 Some(true)
@@ -377,7 +412,9 @@ impl Config {
 }
 
 /// PROMPT, a blank line, then stdin; `-` alone means stdin only. `None` when both are empty.
-pub fn user_message(words: &[String], stdin: Option<&str>) -> Option<String> {
+/// Stdin's buffer becomes the message (the prompt is put in front of it), so a large input is
+/// never held twice.
+pub fn user_message(words: &[String], stdin: Option<String>) -> Option<String> {
     let stdin = stdin.filter(|s| !s.trim().is_empty());
     let stdin_only = words.len() == 1 && words[0] == "-";
     let prompt = if stdin_only {
@@ -387,16 +424,50 @@ pub fn user_message(words: &[String], stdin: Option<&str>) -> Option<String> {
     };
     match (prompt.trim().is_empty(), stdin) {
         (true, None) => None,
-        (true, Some(s)) => Some(s.to_owned()),
+        (true, Some(s)) => Some(s),
         (false, None) => Some(prompt),
-        (false, Some(s)) => Some(format!("{prompt}\n\n{s}")),
+        (false, Some(mut s)) => {
+            s.insert_str(0, &format!("{prompt}\n\n"));
+            Some(s)
+        }
     }
 }
 
+/// The file the key would be read from (whether or not the variable takes precedence).
+pub fn api_key_file(env: &dyn Env) -> Option<PathBuf> {
+    match env.var("DASHSCOPE_API_KEY_FILE_PATH") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => env.home().map(|h| h.join(".dashscope").join("api_key")),
+    }
+}
+
+/// A `clap::ValueEnum` value from the environment; an invalid one names the variable.
+fn env_choice<T: clap::ValueEnum>(env: &dyn Env, name: &str) -> Result<Option<T>> {
+    let Some(value) = env.var(name) else {
+        return Ok(None);
+    };
+    T::from_str(value.trim(), true).map(Some).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        Error::usage(format!(
+            "{name}: invalid value {value:?} (expected {})",
+            names.join(" or ")
+        ))
+    })
+}
+
+/// The largest key file read: a key is under a hundred bytes; anything far bigger is the
+/// wrong file.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
 /// The key, in the vendor SDK's order: the variable, the file it names, ~/.dashscope/api_key.
+/// A key that cannot be right (blank, control or non-ASCII characters, spaces) is refused
+/// naming where it came from and why, never showing it.
 pub fn api_key(env: &dyn Env) -> Result<ApiKey> {
     if let Some(k) = env.var("DASHSCOPE_API_KEY") {
-        return Ok(ApiKey(k.trim().to_owned()));
+        return checked_key(&k, "DASHSCOPE_API_KEY");
     }
     let (path, named) = match env.var("DASHSCOPE_API_KEY_FILE_PATH") {
         Some(p) => (Some(PathBuf::from(p)), true),
@@ -406,26 +477,90 @@ pub fn api_key(env: &dyn Env) -> Result<ApiKey> {
         ),
     };
     if let Some(path) = path {
-        match std::fs::read_to_string(&path) {
-            Ok(text) if !text.trim().is_empty() => return Ok(ApiKey(text.trim().to_owned())),
-            Ok(_) => {
-                return Err(Error::config(format!(
-                    "the API key file {} is empty; set DASHSCOPE_API_KEY",
-                    path.display()
-                )))
-            }
-            Err(e) if named => {
-                return Err(Error::config(format!(
-                    "cannot read DASHSCOPE_API_KEY_FILE_PATH {}: {e}",
-                    path.display()
-                )))
-            }
-            Err(_) => {}
+        let what = if named {
+            format!(
+                "the key file {} (DASHSCOPE_API_KEY_FILE_PATH)",
+                path.display()
+            )
+        } else {
+            format!("the key file {}", path.display())
+        };
+        match read_key_file(&path) {
+            Ok(text) => return checked_key(&text, &what),
+            // No file at the default place: simply no key there.
+            Err(KeyFileError::Missing) if !named => {}
+            Err(e) => return Err(Error::config(format!("cannot use {what}: {e}"))),
         }
     }
     Err(Error::config(
         "no API key: set DASHSCOPE_API_KEY (or DASHSCOPE_API_KEY_FILE_PATH, or write it to ~/.dashscope/api_key)",
     ))
+}
+
+enum KeyFileError {
+    Missing,
+    Other(String),
+}
+
+impl fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyFileError::Missing => f.write_str("no such file"),
+            KeyFileError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+fn read_key_file(path: &Path) -> std::result::Result<String, KeyFileError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => KeyFileError::Missing,
+        std::io::ErrorKind::PermissionDenied => KeyFileError::Other("permission denied".into()),
+        std::io::ErrorKind::IsADirectory => KeyFileError::Other("it is a directory".into()),
+        _ => KeyFileError::Other(e.to_string()),
+    };
+    let too_big = || KeyFileError::Other(format!("it is over {} KiB", MAX_KEY_FILE / 1024));
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(KeyFileError::Other("it is a directory".into()));
+    }
+    if meta.len() > MAX_KEY_FILE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        KeyFileError::Other(format!(
+            "it is not UTF-8 text (invalid at byte {}, counting from 0)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The key as it will be sent: without a UTF-8 byte-order mark and surrounding whitespace,
+/// and made only of printable ASCII.
+fn checked_key(raw: &str, origin: &str) -> Result<ApiKey> {
+    let key = raw.trim_start_matches('\u{feff}').trim();
+    let bad = |why: String| Err(Error::config(format!("the API key in {origin} {why}")));
+    if key.is_empty() {
+        return bad("is blank".to_owned());
+    }
+    // Positions, never characters: the key must not be shown, not even in part.
+    if let Some(i) = key.chars().position(|c| !c.is_ascii()) {
+        return bad(format!("has a non-ASCII character (character {})", i + 1));
+    }
+    if let Some(i) = key.bytes().position(|b| b.is_ascii_control()) {
+        return bad(format!("has a control character (character {})", i + 1));
+    }
+    if let Some(i) = key.bytes().position(|b| b == b' ') {
+        return bad(format!("has a space in it (character {})", i + 1));
+    }
+    Ok(ApiKey(key.to_owned()))
 }
 
 #[cfg(test)]
@@ -469,13 +604,19 @@ mod tests {
         let w = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(user_message(&w(&["a", "b"]), None).as_deref(), Some("a b"));
         assert_eq!(
-            user_message(&w(&["review"]), Some("diff\n")).as_deref(),
+            user_message(&w(&["review"]), Some("diff\n".into())).as_deref(),
             Some("review\n\ndiff\n")
         );
-        assert_eq!(user_message(&w(&["-"]), Some("x")).as_deref(), Some("x"));
+        assert_eq!(
+            user_message(&w(&["-"]), Some("x".into())).as_deref(),
+            Some("x")
+        );
         assert_eq!(user_message(&w(&["-"]), None), None);
-        assert_eq!(user_message(&w(&[]), Some("  \n")), None);
-        assert_eq!(user_message(&w(&[]), Some("q")).as_deref(), Some("q"));
+        assert_eq!(user_message(&w(&[]), Some("  \n".into())), None);
+        assert_eq!(
+            user_message(&w(&[]), Some("q".into())).as_deref(),
+            Some("q")
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Failures and their exit codes (DESIGN §4, a contract).
 
 use std::fmt;
-use std::sync::OnceLock;
 
 use crate::event::ApiError;
 
@@ -56,24 +55,18 @@ impl Exit {
     }
 }
 
-/// The API key, once known: a server may echo the credential it rejected, and no error
-/// message built from what it sent may repeat it.
-static SECRET: OnceLock<String> = OnceLock::new();
-
-/// Register the API key for redaction from every `Error` built afterwards.
+/// Register the API key for redaction from everything written afterwards (errors included).
 pub fn redact_secret(secret: &str) {
-    // A very short "key" would redact ordinary words; real keys are far longer.
-    if secret.len() >= 8 {
-        let _ = SECRET.set(secret.to_owned());
-    }
+    crate::redact::register(secret);
 }
 
+/// An error message built from what a server sent, or naming the base URL: never the key,
+/// never a URL's password.
 fn redact(text: String) -> String {
-    match SECRET.get() {
-        Some(secret) if text.contains(secret.as_str()) => {
-            text.replace(secret.as_str(), "[redacted]")
-        }
-        _ => text,
+    let text = crate::redact::redact_string(text);
+    match crate::redact::url_passwords(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(o) => o,
     }
 }
 

@@ -1,35 +1,46 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! `settings` puts the config file's values (top level, profile, role) under the flags and
+//! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
+//!
 //! The pipeline (DESIGN §1): `cli` → `config` → `request` → `transport` → `sse` → `protocol`
 //! → `event` → `sink`. `run` wires the stages together; each can be used on its own. Reads of
 //! the body come from `read_ahead`: this thread, or a second one once the network outpaces
 //! the decoder.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod event;
+mod files;
 pub mod media;
 pub mod protocol;
 mod read_ahead;
+mod record;
+pub mod redact;
 pub mod request;
+pub mod settings;
 pub mod sink;
 pub mod sse;
+mod stdin;
 pub mod transport;
 mod unstreamed;
 pub mod wav;
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::Cli;
-use crate::config::{Config, Env, OutputMode, ProcessEnv, Stdin};
+use crate::config::{Config, Env, OutputMode, ProcessEnv};
 use crate::error::{Error, Result};
 use crate::protocol::Decoder;
 use crate::read_ahead::Reads;
+pub use crate::record::Recording;
 use crate::sink::{JsonSink, RawSink, Session, Sink, TextSink, TextStyle};
 use crate::sse::SseDecoder;
 use crate::transport::Cancel;
@@ -47,57 +58,50 @@ pub fn main_with_args(cli: Cli) -> u8 {
         Ok(()) => 0,
         Err(e) if e.is_quiet() => 0,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "qstream: {e}");
+            sink::stdio::line(&format!("qstream: {e}"));
             e.exit.code()
         }
     }
 }
 
-/// Read stdin for the prompt unless it is a terminal or is the replay itself.
-fn read_stdin(cli: &Cli) -> Result<Stdin> {
-    // A replay sends nothing, so it reads no prompt (`--replay -` reads the recording there).
-    let messages_stdin = cli.messages.as_deref() == Some(Path::new("-"));
-    let stdin = std::io::stdin();
-    if cli.replay.is_some() || (stdin.is_terminal() && !messages_stdin) {
-        return Ok(Stdin::default());
-    }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
-    Ok(Stdin {
-        text: Some(String::from_utf8_lossy(&bytes).into_owned()),
-    })
-}
-
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
-    let stdin = read_stdin(cli)?;
-    let config = Config::from_cli(cli, env, stdin)?;
+    let terminals = sink::stdio::init();
+    let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
+    let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
-        let mut out = std::io::stdout().lock();
-        return writeln!(out, "{}", request::curl(&request))
+        let mut out = sink::stdio::Stdout(std::io::stdout().lock());
+        let key = settings::key_expression(cli.key_source.as_ref());
+        let curl = request::curl_with_key(&request, &key);
+        return writeln!(out, "{}", redact::url_passwords(&curl))
             .and_then(|_| out.flush())
             .map_err(Error::output);
     }
-    let record = match &config.record {
-        Some(path) => Some(
-            File::create(path)
-                .map_err(|e| Error::usage(format!("cannot create {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
+    check_files(&cli, &config, env)?;
     let source = match &config.replay {
-        Some(path) => Source::Replay(path),
-        None => Source::Network(config::api_key(env)?, request::build(&config)),
+        Some(path) => {
+            // Nothing is sent, but a recording may hold the key all the same.
+            if let Ok(key) = settings::api_key(cli.key_source.as_ref(), env) {
+                redact::register(key.expose());
+            }
+            Source::Replay(path)
+        }
+        None => {
+            let key = settings::api_key(cli.key_source.as_ref(), env)?;
+            redact::register(key.expose());
+            Source::Network(key, request::build(&config))
+        }
+    };
+    let record = match &config.record {
+        Some(path) => Some(Recording::create(path)?),
+        None => None,
     };
     let wav = match &config.audio_out {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let mut sink = make_sink(&config).with_wav(wav);
+    let mut sink = make_sink(&config, terminals).with_wav(wav);
     for w in &config.warnings {
         sink.notice(w);
     }
@@ -143,6 +147,53 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     }
 }
 
+/// No output may overwrite an input or another output (before either is opened to write).
+fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
+    use files::Named;
+    let key_file = config::api_key_file(env);
+    let profile_key_file = cli.key_source.as_ref().and_then(|k| k.file.as_deref());
+    let mut inputs: Vec<Named<'_>> = [
+        ("--replay", config.replay.as_deref()),
+        ("--messages", cli.messages.as_deref()),
+        ("--tools", cli.tools.as_deref()),
+        ("the API key file", key_file.as_deref()),
+        ("the API key file", profile_key_file),
+    ]
+    .into_iter()
+    .filter_map(|(what, path)| Some(Named { what, path: path? }))
+    .filter(|n| n.path != Path::new("-"))
+    .collect();
+    let media = cli
+        .image
+        .iter()
+        .chain(&cli.audio)
+        .chain(&cli.video)
+        .chain(cli.media.iter().map(|(_, a)| a));
+    for arg in media {
+        let path = Path::new(arg.as_str());
+        if path.exists() {
+            inputs.push(Named {
+                what: "an attachment",
+                path,
+            });
+        }
+    }
+    let mut outputs = Vec::new();
+    if let Some(path) = config.record.as_deref() {
+        outputs.push(Named {
+            what: "--record",
+            path,
+        });
+    }
+    if let Some(path) = config.audio_out.as_deref() {
+        outputs.push(Named {
+            what: "--audio-out",
+            path,
+        });
+    }
+    files::check_distinct(&inputs, &outputs)
+}
+
 /// Where the response body comes from.
 enum Source<'a> {
     Replay(&'a Path),
@@ -160,7 +211,7 @@ fn open(
     match source {
         Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
         Source::Network(key, request) => {
-            let agent = transport::agent(&config.network);
+            let agent = transport::agent_for(&config.network, &request.url)?;
             let opened = transport::open(
                 &agent,
                 &request,
@@ -177,42 +228,54 @@ fn open(
     }
 }
 
-/// Whether stderr and stdout count as terminals. `QSTREAM_FORCE_TERMINAL=1` (undocumented,
-/// for tests) says yes to both.
-fn terminals() -> (bool, bool) {
-    if std::env::var_os("QSTREAM_FORCE_TERMINAL").is_some_and(|v| v == "1") {
-        return (true, true);
-    }
-    (
-        std::io::stdout().is_terminal(),
-        std::io::stderr().is_terminal(),
-    )
-}
-
-fn make_sink(config: &Config) -> Session {
-    let (out_tty, err_tty) = terminals();
-    let color = match config.color {
+/// Colour on stderr: `--color always|never` wins; else the ecosystem's rules, as anstream
+/// applies them (anstyle-query): `NO_COLOR` (set, non-empty) turns it off, `CLICOLOR_FORCE`
+/// (not `0`) on even in a pipe, `CLICOLOR=0` off; otherwise a terminal whose `TERM` is set
+/// and not `dumb` (or `CLICOLOR=1`, or a CI) gets colour.
+fn colour(choice: cli::Color, err_tty: bool) -> bool {
+    match choice {
         cli::Color::Always => true,
         cli::Color::Never => false,
-        cli::Color::Auto => err_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
+        cli::Color::Auto => {
+            let clicolor = anstyle_query::clicolor();
+            if anstyle_query::no_color() {
+                false
+            } else if anstyle_query::clicolor_force() {
+                true
+            } else if clicolor == Some(false) {
+                false
+            } else {
+                err_tty
+                    && (anstyle_query::term_supports_color()
+                        || clicolor == Some(true)
+                        || anstyle_query::is_ci())
+            }
+        }
+    }
+}
+
+fn make_sink(config: &Config, terminals: sink::stdio::Terminals) -> Session {
+    let (out_tty, err_tty) = (terminals.stdout, terminals.stderr);
+    let color = colour(config.color, err_tty);
     let inner: Box<dyn Sink> = match config.output {
         OutputMode::Text => Box::new(TextSink::new(
             unbuffered_stdout(),
-            std::io::stderr(),
+            sink::stdio::Stderr,
             TextStyle {
                 quiet: config.quiet,
                 reasoning: config.reasoning,
                 color,
                 terminal: out_tty && err_tty,
+                out_tty,
+                err_tty,
             },
         )),
-        OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout())),
-        OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout())),
+        OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout()).for_terminal(out_tty)),
+        OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout()).for_terminal(out_tty)),
     };
     let spinner = (err_tty && !config.quiet && config.replay.is_none())
         .then(|| format!("{} …", config.model));
-    Session::new(inner, spinner, config.stats, config.quiet)
+    Session::new(inner, spinner, config.stats, config.quiet).live(config.replay.is_none())
 }
 
 /// Stdout without std's line buffering: the sinks buffer and flush themselves, and a
@@ -222,19 +285,26 @@ fn unbuffered_stdout() -> Box<dyn Write + Send> {
     {
         use std::os::fd::AsFd;
         if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
-            return Box::new(File::from(fd));
+            return Box::new(sink::stdio::Stdout(File::from(fd)));
         }
     }
-    Box::new(std::io::stdout())
+    Box::new(sink::stdio::Stdout(std::io::stdout()))
 }
 
 fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
         return Ok(Box::new(std::io::stdin()));
     }
-    File::open(path)
-        .map(|f| Box::new(f) as Box<dyn Read + Send>)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))
+    let file = File::open(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    // Opening a directory works; reading it fails later, as if the network had.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::usage(format!(
+            "cannot replay {}: it is a directory",
+            path.display()
+        )));
+    }
+    Ok(Box::new(file))
 }
 
 /// Where a body came from, for what is said about one that is not an event stream.
@@ -248,7 +318,7 @@ pub enum Origin {
 /// last finish), or at the end of the body.
 pub fn stream(
     body: Box<dyn Read + Send>,
-    mut record: Option<File>,
+    mut record: Option<Recording>,
     decoder: &mut Decoder,
     sink: &mut dyn Sink,
     net: &config::Network,
@@ -277,8 +347,7 @@ pub fn stream(
             ));
         };
         if let Some(file) = record.as_mut() {
-            file.write_all(bytes)
-                .map_err(|e| Error::internal(format!("cannot write the recording: {e}")))?;
+            file.write(bytes)?;
         }
         let fed = sse.feed(bytes, &mut |ev| {
             events = true;
@@ -302,6 +371,9 @@ pub fn stream(
         if decoder.is_done() {
             break;
         }
+    }
+    if let Some(file) = record.take() {
+        file.finish()?;
     }
     if cancel.is_cancelled() {
         return Err(Error::interrupted());

@@ -43,8 +43,13 @@ fn is_url(s: &str) -> bool {
 
 /// The MIME type of a file: from its first bytes, else from its name.
 pub fn mime_type(bytes: &[u8], path: &Path) -> Option<&'static str> {
+    sniff(bytes).or_else(|| mime_from_name(path))
+}
+
+/// The MIME type the first bytes show, if they match a known signature.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     let at = |i: usize, sig: &[u8]| bytes.get(i..i + sig.len()) == Some(sig);
-    let sniffed = if at(0, b"\x89PNG\r\n\x1a\n") {
+    if at(0, b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
     } else if at(0, b"\xFF\xD8\xFF") {
         Some("image/jpeg")
@@ -62,12 +67,19 @@ pub fn mime_type(bytes: &[u8], path: &Path) -> Option<&'static str> {
         Some("video/x-msvideo")
     } else if at(0, b"ID3") || (bytes.len() > 1 && bytes[0] == 0xFF && bytes[1] & 0xE6 == 0xE2) {
         Some("audio/mpeg")
+    } else if bytes.len() > 1 && bytes[0] == 0xFF && bytes[1] & 0xF6 == 0xF0 {
+        // An ADTS frame header: AAC.
+        Some("audio/aac")
     } else if at(0, b"fLaC") {
         Some("audio/flac")
     } else if at(0, b"OggS") {
         Some("audio/ogg")
     } else if at(0, b"#!AMR") {
         Some("audio/amr")
+    } else if at(0, b"FLV\x01") {
+        Some("video/x-flv")
+    } else if at(0, b"\x30\x26\xB2\x75\x8E\x66\xCF\x11") {
+        Some("video/x-ms-asf")
     } else if at(0, b"\x1A\x45\xDF\xA3") {
         Some("video/webm")
     } else if at(4, b"ftyp") {
@@ -75,12 +87,17 @@ pub fn mime_type(bytes: &[u8], path: &Path) -> Option<&'static str> {
             Some(b"M4A ") => Some("audio/mp4"),
             Some(b"qt  ") => Some("video/quicktime"),
             Some(b"heic" | b"heix" | b"mif1") => Some("image/heic"),
+            Some(b"avif" | b"avis") => Some("image/avif"),
             _ => Some("video/mp4"),
         }
     } else {
         None
-    };
-    sniffed.or_else(|| {
+    }
+}
+
+/// The MIME type a file's extension suggests.
+fn mime_from_name(path: &Path) -> Option<&'static str> {
+    {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
             "png" => "image/png",
@@ -104,7 +121,34 @@ pub fn mime_type(bytes: &[u8], path: &Path) -> Option<&'static str> {
             "mkv" => "video/x-matroska",
             _ => return None,
         })
-    })
+    }
+}
+
+/// What a file that matched no media signature looks like, for the message refusing it.
+fn describe_unknown(bytes: &[u8]) -> &'static str {
+    let head = bytes.get(..4096).unwrap_or(bytes);
+    let text = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A multi-byte character cut at the end of the sample is still text.
+        Err(e) => e.error_len().is_none(),
+    };
+    if bytes.is_empty() {
+        "empty"
+    } else if head.starts_with(b"%PDF-") {
+        "application/pdf"
+    } else if text && !head.contains(&0) {
+        "text/plain"
+    } else {
+        "unrecognised data"
+    }
+}
+
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Image => "an image",
+        Kind::Audio => "audio",
+        Kind::Video => "a video",
+    }
 }
 
 /// The format name the compatible `input_audio` part wants.
@@ -160,11 +204,35 @@ pub fn load(kind: Kind, arg: &str) -> Result<Media> {
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("{flag} {arg}: {e}")))?;
-    let mime = mime_type(&bytes, path).unwrap_or(match kind {
-        Kind::Image => "image/png",
-        Kind::Audio => "audio/wav",
-        Kind::Video => "video/mp4",
-    });
+    // The content decides, not the name: a file is sent only as what its bytes show it is.
+    let prefix = match kind {
+        Kind::Image => "image/",
+        Kind::Audio => "audio/",
+        Kind::Video => "video/",
+    };
+    let mime = match sniff(&bytes) {
+        Some(mime) if mime.starts_with(prefix) => mime,
+        // An ISO-BMFF brand not listed: the flag tells audio from video.
+        Some("video/mp4") if kind == Kind::Audio => "audio/mp4",
+        // Matroska and WebM share a signature; WebM may hold audio only.
+        Some("video/webm") if kind == Kind::Audio => "audio/webm",
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "{flag} {arg}: the file is {other}, not {}",
+                kind_word(kind)
+            )))
+        }
+        // Binary in a format not listed above: its name may say what it is.
+        None => match (describe_unknown(&bytes), mime_from_name(path)) {
+            ("unrecognised data", Some(by_name)) if by_name.starts_with(prefix) => by_name,
+            (what, _) => {
+                return Err(Error::usage(format!(
+                    "{flag} {arg}: the file is {what}, not {}",
+                    kind_word(kind)
+                )))
+            }
+        },
+    };
     Ok(Media {
         kind,
         url: format!("data:{mime};base64,{}", base64_encode(&bytes)),
@@ -210,27 +278,10 @@ pub fn dashscope_content(media: &[Media], text: Option<&str>) -> Value {
     Value::Array(parts)
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
+/// Standard base64 with padding (the base64 crate, already in the tree through ureq).
 pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Incremental base64 decoding: pieces need not align to 4-character groups, and a piece
@@ -348,6 +399,11 @@ mod tests {
         assert_eq!(mime_type(b"\0\0\0\x18ftypisom", p), Some("video/mp4"));
         assert_eq!(mime_type(b"????", Path::new("a.JPG")), Some("image/jpeg"));
         assert_eq!(mime_type(b"????", p), None);
+        assert_eq!(sniff(b"\xFF\xF1\x50\x80"), Some("audio/aac"));
+        assert_eq!(sniff(b"\0\0\0\x1cftypavif"), Some("image/avif"));
+        assert_eq!(describe_unknown(b"remember the milk"), "text/plain");
+        assert_eq!(describe_unknown(b"caf\xc3"), "text/plain");
+        assert_eq!(describe_unknown(b"\0\x01\x02"), "unrecognised data");
     }
 
     #[test]

@@ -158,8 +158,14 @@ fn shell_quote(s: &str) -> String {
 /// );
 /// ```
 pub fn curl(request: &Request) -> String {
+    curl_with_key(request, "$DASHSCOPE_API_KEY")
+}
+
+/// As `curl`, with `key` for the key: a shell expression that is safe inside double quotes
+/// (`$DASHSCOPE_API_KEY_CN`, `$(cat '/path/to/key')`).
+pub fn curl_with_key(request: &Request, key: &str) -> String {
     let mut lines = vec![format!("curl -sN -X POST {}", shell_quote(&request.url))];
-    lines.push("-H \"Authorization: Bearer $DASHSCOPE_API_KEY\"".to_owned());
+    lines.push(format!("-H \"Authorization: Bearer {key}\""));
     for (k, v) in &request.headers {
         lines.push(format!("-H {}", shell_quote(&format!("{k}: {v}"))));
     }

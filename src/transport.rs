@@ -3,10 +3,9 @@
 //! downstream can tell.
 
 use std::io::Read;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ureq::tls::{RootCerts, TlsConfig};
 use ureq::{Agent, Timeout};
@@ -55,25 +54,16 @@ pub fn check_scheme(url: &str, allow_insecure_http: bool) -> Result<()> {
     if lower.starts_with("https://") {
         return Ok(());
     }
-    let Some(rest) = lower.strip_prefix("http://") else {
+    if !lower.starts_with("http://") {
         return Err(Error::usage(format!(
             "the base URL must start with https:// (got {url:?})"
         )));
-    };
+    }
     if allow_insecure_http {
         return Ok(());
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if loopback {
+    let host = crate::endpoint::host(url);
+    if crate::endpoint::is_loopback(&host) {
         Ok(())
     } else {
         Err(Error::usage(format!(
@@ -82,7 +72,15 @@ pub fn check_scheme(url: &str, allow_insecure_http: bool) -> Result<()> {
     }
 }
 
-pub fn agent(net: &Network) -> Agent {
+/// The agent for requests to `url`, with the proxy the environment names (none for loopback).
+pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
+    let proxy = crate::endpoint::proxy(url, &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })?;
+    Ok(agent_with(net, proxy))
+}
+
+fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
     let tls = TlsConfig::builder()
         // The system's trust store, so that corporate CAs work; verification is always on.
         .root_certs(RootCerts::PlatformVerifier)
@@ -97,6 +95,7 @@ pub fn agent(net: &Network) -> Agent {
         .max_redirects(0)
         .user_agent(USER_AGENT)
         .accept_encoding("")
+        .proxy(proxy)
         .tls_config(tls)
         .build()
         .new_agent()
@@ -108,22 +107,6 @@ pub struct Opened {
     pub request_id: Option<String>,
     /// The response's `Content-Type`, for what is said about a body that is not a stream.
     pub content_type: Option<String>,
-}
-
-/// A URL as it may be shown: without the password of a `user:password@`.
-pub fn display_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}@{host}{path}")
-        }
-        None => url.to_owned(),
-    }
 }
 
 /// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
@@ -141,9 +124,19 @@ pub fn open(
     cancel.watch(agent);
     let body = serde_json::to_vec(&request.body)
         .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+    // `--max-time` bounds everything from here on: every attempt, every wait between them,
+    // and the stream (each request gets what is left as its global timeout).
+    let deadline = net.max_time.map(|d| Instant::now() + d);
     let mut attempt = 0;
     loop {
-        let (error, retry_after) = match send(agent, request, key, &body) {
+        let left = match deadline {
+            Some(end) => match end.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => return Err(max_time_reached(net)),
+            },
+            None => None,
+        };
+        let (error, retry_after) = match send(agent, request, key, &body, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if !(100..=599).contains(&status) || (101..=199).contains(&status) && status != 103
@@ -195,7 +188,7 @@ pub fn open(
                     api.message = format!(
                         "{}: nothing at {} (check the base URL)",
                         api.message,
-                        display_url(&request.url)
+                        crate::redact::url_passwords(&request.url)
                     );
                 }
                 if let (300..=399, Some(to)) = (status, location) {
@@ -230,6 +223,15 @@ pub fn open(
             Some(d) => d,
             None => backoff(attempt),
         };
+        if deadline.is_some_and(|end| Instant::now() + wait >= end) {
+            let mut error = error;
+            error.message = format!(
+                "{}; not retried: waiting {:.1} s would pass --max-time",
+                error.message,
+                wait.as_secs_f64()
+            );
+            return Err(error);
+        }
         say(&format!(
             "qstream: {error}; retrying in {:.1} s ({attempt} of {})",
             wait.as_secs_f64(),
@@ -244,9 +246,13 @@ fn send(
     request: &Request,
     key: &ApiKey,
     body: &[u8],
+    left: Option<Duration>,
 ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
     let mut builder = agent
         .post(&request.url)
+        .config()
+        .timeout_global(left)
+        .build()
         .header("Authorization", format!("Bearer {}", key.expose()));
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
@@ -262,10 +268,7 @@ fn connect_error(e: ureq::Error, net: &Network) -> Error {
             "cannot connect: no connection within {} s (--connect-timeout)",
             net.connect_timeout.as_secs_f64()
         )),
-        ureq::Error::Timeout(Timeout::Global) => Error::network(format!(
-            "timed out: --max-time of {} s reached",
-            net.max_time.map_or(0.0, |d| d.as_secs_f64())
-        )),
+        ureq::Error::Timeout(Timeout::Global) => max_time_reached(net),
         ureq::Error::Timeout(_) => Error::network(format!(
             "timed out: no response within {} s (--timeout)",
             net.idle_timeout.as_secs_f64()
@@ -289,15 +292,19 @@ fn connect_error(e: ureq::Error, net: &Network) -> Error {
     }
 }
 
+fn max_time_reached(net: &Network) -> Error {
+    Error::network(format!(
+        "timed out: --max-time of {} s reached",
+        net.max_time.map_or(0.0, |d| d.as_secs_f64())
+    ))
+}
+
 /// What went wrong while reading the body, in the user's terms.
 pub fn read_error(e: std::io::Error, net: &Network) -> Error {
     use std::io::ErrorKind;
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>());
     match inner {
-        Some(ureq::Error::Timeout(Timeout::Global)) => Error::network(format!(
-            "timed out: --max-time of {} s reached",
-            net.max_time.map_or(0.0, |d| d.as_secs_f64())
-        )),
+        Some(ureq::Error::Timeout(Timeout::Global)) => max_time_reached(net),
         Some(ureq::Error::Timeout(_)) => Error::network(format!(
             "timed out: no data for {} s (--timeout)",
             net.idle_timeout.as_secs_f64()
@@ -424,54 +431,15 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_secs_f64(base.min(30.0) * (0.5 + jitter() / 2.0))
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date.
+/// `Retry-After`: delay-seconds or an HTTP date in any of the three forms RFC 9110 allows
+/// (IMF-fixdate, RFC 850, asctime).
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = parse_http_date(v)?;
+    let when = httpdate::parse_http_date(v).ok()?;
     Some(when.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
-/// IMF-fixdate, the one form servers send: `Sun, 06 Nov 1994 08:49:37 GMT`.
-fn parse_http_date(v: &str) -> Option<SystemTime> {
-    let mut it = v.split_whitespace();
-    let _weekday = it.next()?;
-    let day: u64 = it.next()?.parse().ok()?;
-    let month = match it.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = it.next()?.parse().ok()?;
-    let mut hms = it.next()?.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if it.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    let secs = days * 86400 + (h * 3600 + m * 60 + s) as i64;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
 /// Sleep, waking early for Ctrl-C.
@@ -553,14 +521,47 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(UNIX_EPOCH + Duration::from_secs(784111777))
+        for past in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_retry_after(past), Some(Duration::ZERO), "{past}");
+        }
+        // A date ahead: the wait until then, in each form.
+        let ahead = SystemTime::now() + Duration::from_secs(3600);
+        let imf = httpdate::fmt_http_date(ahead);
+        let t = httpdate::parse_http_date(&imf).expect("round trip");
+        let secs = t.duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
+        let hms = secs % 86400;
+        let (h, m, s) = (hms / 3600, hms % 3600 / 60, hms % 60);
+        // `imf` is "Www, DD Mon YYYY HH:MM:SS GMT"; rebuild the other two forms from it.
+        let parts: Vec<&str> = imf.split([' ', ',']).filter(|p| !p.is_empty()).collect();
+        let (wd, dd, mon, yyyy) = (parts[0], parts[1], parts[2], parts[3]);
+        let long_wd = match wd {
+            "Mon" => "Monday",
+            "Tue" => "Tuesday",
+            "Wed" => "Wednesday",
+            "Thu" => "Thursday",
+            "Fri" => "Friday",
+            "Sat" => "Saturday",
+            _ => "Sunday",
+        };
+        let rfc850 = format!(
+            "{long_wd}, {dd}-{mon}-{} {h:02}:{m:02}:{s:02} GMT",
+            &yyyy[2..]
         );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO)
+        let asctime = format!(
+            "{wd} {mon} {:>2} {h:02}:{m:02}:{s:02} {yyyy}",
+            dd.trim_start_matches('0')
         );
+        for form in [imf.as_str(), rfc850.as_str(), asctime.as_str()] {
+            let d = parse_retry_after(form).unwrap_or_else(|| panic!("{form:?} unread"));
+            assert!(
+                d > Duration::from_secs(3000) && d <= Duration::from_secs(3600),
+                "{form}: {d:?}"
+            );
+        }
         assert_eq!(parse_retry_after("soon"), None);
     }
 

@@ -32,9 +32,11 @@ fn man_page_has_the_sections_users_look_for() {
         ".SH \"EXIT STATUS\"",
         ".SH EXAMPLES",
         ".SH FILES",
+        ".SH SUBCOMMANDS",
     ] {
         assert!(man.contains(section), "missing {section}");
     }
     assert!(man.contains("DASHSCOPE_API_KEY"));
     assert!(man.contains("130"));
+    assert!(man.contains("config.toml") && man.contains("QSTREAM_PROFILE"));
 }

@@ -12,6 +12,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("QSTREAM_MODEL", "The model when -m is not given (default qwen-plus)."),
     ("QSTREAM_PROTOCOL", "compatible or dashscope, when --protocol is not given."),
+    ("QSTREAM_REGION", "intl or cn, when --region is not given."),
     (
         "DASHSCOPE_COMPATIBLE_BASE_URL",
         "Base URL of the compatible protocol (default https://dashscope-intl.aliyuncs.com/compatible-mode/v1).",
@@ -21,11 +22,29 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Base URL of the native protocol (default https://dashscope-intl.aliyuncs.com/api/v1).",
     ),
     ("DASHSCOPE_WORKSPACE", "The workspace when --workspace is not given."),
+    ("QSTREAM_CONFIG", "The config file, when --config is not given."),
+    ("QSTREAM_PROFILE", "The profile, when -P is not given (else the file's default_profile)."),
+    (
+        "XDG_CONFIG_HOME",
+        "The config file is $XDG_CONFIG_HOME/qstream/config.toml when QSTREAM_CONFIG is not set.",
+    ),
     (
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
-        "The first of the proxy variables that is set (either case) carries every request; NO_PROXY lists hosts reached directly, comma-separated without spaces.",
+        "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, each with the names under it (comma-separated; * for all).",
     ),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
+    (
+        "CLICOLOR_FORCE",
+        "When set and not 0, colour even when stderr is not a terminal (unless NO_COLOR or --color never).",
+    ),
+    (
+        "CLICOLOR",
+        "0: no colour; 1: colour on a terminal even when TERM does not promise it.",
+    ),
+    (
+        "TERM",
+        "dumb or unset: no colour on a terminal (unless CLICOLOR=1 or CI is set).",
+    ),
 ];
 
 const EXIT_STATUS: &[(&str, &str)] = &[
@@ -36,11 +55,11 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("1", "Internal error."),
     (
         "2",
-        "Usage: bad option, no prompt, unreadable input file, a --replay file with no SSE events, events of the other protocol than --protocol.",
+        "Usage: bad option, no prompt, unreadable input file, a malformed base URL, stdin over 64 MiB or not UTF-8, a media file that is not of the kind its flag names, an unusable proxy setting, a profile or role the config file does not define, a --replay file with no SSE events, events of the other protocol than --protocol.",
     ),
     (
         "3",
-        "Authentication or configuration: no API key, HTTP 401 or 403, a redirect (a wrong base URL).",
+        "Authentication or configuration: no API key, an unusable key or key file, HTTP 401 or 403, a redirect (a wrong base URL), a config file that is not valid TOML or has an unknown key, a wrong value or a key in it.",
     ),
     (
         "4",
@@ -75,8 +94,12 @@ const EXAMPLES: &[(&str, &str)] = &[
         "Let the model think; keep only the answer.",
     ),
     (
-        "qstream --json \"hello\" | jq -r 'select(.type==\"content\").text'",
+        "qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'",
         "Events as JSON lines.",
+    ),
+    (
+        "while read -r f; do qstream -n \"summarise $f\"; done < list",
+        "-n: leave stdin (the list) to the loop.",
     ),
     (
         "qstream --protocol dashscope --region cn \"hello\"",
@@ -90,12 +113,34 @@ const EXAMPLES: &[(&str, &str)] = &[
         "qstream --dry-run \"hello\"",
         "Show the request as a curl command.",
     ),
+    (
+        "git diff | qstream -r reviewer",
+        "The config file's reviewer role: its system message, prompt template and defaults.",
+    ),
+    (
+        "qstream -P cn config show",
+        "Every setting in effect with the cn profile, and where each came from.",
+    ),
+    (
+        "qstream -- config my router",
+        "A prompt whose first word names a subcommand goes after --.",
+    ),
 ];
 
-const FILES: &[(&str, &str)] = &[(
-    "~/.dashscope/api_key",
-    "The API key, read when neither DASHSCOPE_API_KEY nor DASHSCOPE_API_KEY_FILE_PATH is set.",
-)];
+const FILES: &[(&str, &str)] = &[
+    (
+        "~/.dashscope/api_key",
+        "The API key, read when neither DASHSCOPE_API_KEY nor DASHSCOPE_API_KEY_FILE_PATH is set.",
+    ),
+    (
+        "~/.config/qstream/config.toml",
+        "Settings (TOML): a top-level key for any long option (its name with _ for -), [params] for -o, \
+[headers] for -H, [profiles.NAME] (with api_key_env or api_key_file for the key, never the key itself), \
+[roles.NAME] (system, a prompt template with {input} for stdin and {prompt} for the words), \
+default_profile. Precedence: flags, then environment, then the role, then the profile, then the \
+top level, then the built-in defaults.",
+    ),
+];
 
 fn section(roff: &mut Roff, title: &str, items: &[(&str, &str)], code: bool) {
     roff.control("SH", [title]);
@@ -106,9 +151,32 @@ fn section(roff: &mut Roff, title: &str, items: &[(&str, &str)], code: bool) {
     }
 }
 
+/// Every subcommand on this one page: `qstream config show` and its description.
+fn subcommands(roff: &mut Roff, cmd: &clap::Command) {
+    fn walk(roff: &mut Roff, prefix: &str, cmd: &clap::Command) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{prefix} {}", sub.get_name());
+            if sub.has_subcommands() {
+                walk(roff, &name, sub);
+            } else {
+                roff.control("TP", []);
+                roff.text([bold(name.as_str())]);
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                roff.text([roman(about)]);
+            }
+        }
+    }
+    roff.control("SH", ["SUBCOMMANDS"]);
+    roff.text([roman(
+        "The options above go before the subcommand; --config, -P and -r may also follow it. \
+A prompt whose first word names a subcommand goes after --: qstream -- config my router.",
+    )]);
+    walk(roff, cmd.get_name(), cmd);
+}
+
 /// The man page, roff.
 pub fn man_page(cmd: clap::Command) -> Vec<u8> {
-    let man = clap_mangen::Man::new(cmd);
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
     type Part = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
     let parts: [Part; 5] = [
@@ -122,6 +190,7 @@ pub fn man_page(cmd: clap::Command) -> Vec<u8> {
         part(&man, &mut out).expect("writing to a Vec cannot fail");
     }
     let mut roff = Roff::new();
+    subcommands(&mut roff, &cmd);
     section(&mut roff, "ENVIRONMENT", ENVIRONMENT, true);
     section(&mut roff, "EXIT STATUS", EXIT_STATUS, true);
     section(&mut roff, "EXAMPLES", EXAMPLES, true);

@@ -88,15 +88,24 @@ pub(super) enum JsonEvent<'a> {
 pub struct JsonSink<O: Write> {
     out: O,
     buf: Vec<u8>,
+    /// stdout is a terminal: the lines pass the sanitizer.
+    sanitize: bool,
     tool_calls: ToolCalls,
     usage_written: bool,
 }
 
 impl<O: Write> JsonSink<O> {
+    /// Sanitize every line: stdout is a terminal.
+    pub fn for_terminal(mut self, terminal: bool) -> Self {
+        self.sanitize = terminal;
+        self
+    }
+
     pub fn new(out: O) -> Self {
         JsonSink {
             out,
             buf: Vec::with_capacity(64 * 1024),
+            sanitize: false,
             tool_calls: ToolCalls::default(),
             usage_written: false,
         }
@@ -176,6 +185,9 @@ impl<O: Write> Sink for JsonSink<O> {
     }
 
     fn flush(&mut self) -> Result<()> {
+        if self.sanitize {
+            super::sanitize_buffer(&mut self.buf);
+        }
         write_all(&mut self.out, &mut self.buf)
     }
 

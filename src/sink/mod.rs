@@ -12,6 +12,7 @@ mod json;
 mod raw;
 pub mod sanitize;
 mod session;
+pub mod stdio;
 mod text;
 mod tool_calls;
 
@@ -58,7 +59,7 @@ pub trait Sink {
     }
     /// A line for the user on stderr (a retry, a warning), unless quiet.
     fn notice(&mut self, line: &str) {
-        let _ = writeln!(std::io::stderr(), "{line}");
+        stdio::line(line);
     }
 }
 
@@ -105,11 +106,29 @@ pub struct TextStyle {
     pub color: bool,
     /// Headers between reasoning and answer, and a final newline: for a person at a terminal.
     pub terminal: bool,
+    /// stdout is a terminal: what goes there passes the sanitizer.
+    pub out_tty: bool,
+    /// stderr is a terminal: what goes there passes the sanitizer.
+    pub err_tty: bool,
 }
 
 pub(crate) const DIM: &str = "\x1b[2m";
 pub(crate) const BOLD: &str = "\x1b[1m";
 pub(crate) const RESET: &str = "\x1b[0m";
+
+/// `buf`, all of it JSON text, with every control the sanitizer knows made visible: for
+/// `--json` and `--raw` on a terminal (JSON escapes C0 controls but not DEL or C1).
+pub(crate) fn sanitize_buffer(buf: &mut Vec<u8>) {
+    let Ok(text) = std::str::from_utf8(buf) else {
+        return;
+    };
+    if sanitize::is_clean(text) {
+        return;
+    }
+    let mut out = Vec::with_capacity(buf.len() + 16);
+    sanitize::push(&mut out, text);
+    *buf = out;
+}
 
 pub(crate) fn write_all(w: &mut dyn Write, buf: &mut Vec<u8>) -> Result<()> {
     if buf.is_empty() {

@@ -22,13 +22,22 @@ struct RawEvent<'a> {
 pub struct RawSink<O: Write> {
     out: O,
     buf: Vec<u8>,
+    /// stdout is a terminal: the lines pass the sanitizer.
+    sanitize: bool,
 }
 
 impl<O: Write> RawSink<O> {
+    /// Sanitize every line: stdout is a terminal.
+    pub fn for_terminal(mut self, terminal: bool) -> Self {
+        self.sanitize = terminal;
+        self
+    }
+
     pub fn new(out: O) -> Self {
         RawSink {
             out,
             buf: Vec::with_capacity(64 * 1024),
+            sanitize: false,
         }
     }
 }
@@ -56,6 +65,9 @@ impl<O: Write> Sink for RawSink<O> {
     }
 
     fn flush(&mut self) -> Result<()> {
+        if self.sanitize {
+            super::sanitize_buffer(&mut self.buf);
+        }
         write_all(&mut self.out, &mut self.buf)
     }
 

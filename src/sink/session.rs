@@ -1,9 +1,47 @@
 //! What every mode shares: the spinner, `--stats`, speech saved to WAV.
 
+use std::borrow::Cow;
+
 use super::{Sink, Stats};
 use crate::error::{Error, Result};
 use crate::event::{Event, Usage};
+use crate::redact::{redact, redact_cow, Redactor};
 use crate::sse::SseEvent;
+
+/// One stream of deltas, for redaction: a key split across deltas is split within one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Reasoning(u32),
+    Content(u32),
+    ToolCall(u32, u32),
+}
+
+impl Stream {
+    fn of(event: &Event<'_>) -> Option<Stream> {
+        match event {
+            Event::Reasoning { choice, .. } => Some(Stream::Reasoning(*choice)),
+            Event::Content { choice, .. } => Some(Stream::Content(*choice)),
+            Event::ToolCall { choice, index, .. } => Some(Stream::ToolCall(*choice, *index)),
+            _ => None,
+        }
+    }
+
+    /// A delta of this stream carrying `text`.
+    fn event(self, text: String) -> Event<'static> {
+        let text = Cow::Owned(text);
+        match self {
+            Stream::Reasoning(choice) => Event::Reasoning { choice, text },
+            Stream::Content(choice) => Event::Content { choice, text },
+            Stream::ToolCall(choice, index) => Event::ToolCall {
+                choice,
+                index,
+                id: None,
+                name: None,
+                arguments: text,
+            },
+        }
+    }
+}
 
 /// Wraps the sink of the chosen mode with what every mode shares: the spinner while waiting
 /// for the first token (a terminal only), and the figures for `--stats`.
@@ -13,6 +51,8 @@ pub struct Session {
     start: std::time::Instant,
     first_delta: Option<std::time::Instant>,
     deltas: u64,
+    /// Whether the deltas arrived in real time, so that a rate means something (not a replay).
+    live: bool,
     usage: Option<Usage>,
     stats: bool,
     quiet: bool,
@@ -21,6 +61,8 @@ pub struct Session {
     wav: Option<crate::wav::WavWriter>,
     audio_count: crate::media::Base64Decoder,
     scratch: Vec<u8>,
+    /// Tails held back because they could be the start of the key, by stream.
+    held: Vec<(Stream, Redactor)>,
 }
 
 impl Session {
@@ -45,6 +87,7 @@ impl Session {
             start: std::time::Instant::now(),
             first_delta: None,
             deltas: 0,
+            live: true,
             usage: None,
             stats,
             quiet,
@@ -52,7 +95,14 @@ impl Session {
             wav: None,
             audio_count: Default::default(),
             scratch: Vec::new(),
+            held: Vec::new(),
         }
+    }
+
+    /// Whether the stream arrives in real time (a replay does not): only then is a rate given.
+    pub fn live(mut self, live: bool) -> Self {
+        self.live = live;
+        self
     }
 
     /// Save speech to this WAV file.
@@ -98,8 +148,77 @@ impl Session {
     /// The request ID, once known (a response header, or the stream itself).
     pub fn set_request_id(&mut self, id: Option<String>) {
         if id.is_some() {
-            self.request_id = id;
+            self.request_id = id.map(crate::redact::redact_string);
         }
+    }
+
+    /// Write out the tails held back for redaction, but the one of `keep`: the stream moved
+    /// on, so they were not the key.
+    fn release(&mut self, keep: Option<Stream>) -> Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        for (stream, mut r) in std::mem::take(&mut self.held) {
+            if Some(stream) == keep {
+                self.held.push((stream, r));
+                continue;
+            }
+            let text = r.take();
+            if !text.is_empty() {
+                self.inner.event(stream.event(text))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `event` with the key redacted; `None` when all its text is held back for now.
+    fn redact<'a>(&mut self, event: Event<'a>) -> Result<Option<Event<'a>>> {
+        if !crate::redact::active() {
+            return Ok(Some(event));
+        }
+        let stream = Stream::of(&event);
+        self.release(stream)?;
+        let Some(stream) = stream else {
+            return Ok(Some(match event {
+                Event::Finish { choice, reason } => Event::Finish {
+                    choice,
+                    reason: redact_cow(reason),
+                },
+                other => other,
+            }));
+        };
+        let mut r = match self.held.iter().position(|(s, _)| *s == stream) {
+            Some(i) => self.held.swap_remove(i).1,
+            None => Redactor::default(),
+        };
+        let event = match event {
+            Event::Reasoning { choice, text } => {
+                let text = r.push(text);
+                (!text.is_empty() || !r.is_holding()).then_some(Event::Reasoning { choice, text })
+            }
+            Event::Content { choice, text } => {
+                let text = r.push(text);
+                (!text.is_empty() || !r.is_holding()).then_some(Event::Content { choice, text })
+            }
+            Event::ToolCall {
+                choice,
+                index,
+                id,
+                name,
+                arguments,
+            } => Some(Event::ToolCall {
+                choice,
+                index,
+                id: id.map(redact_cow),
+                name: name.map(redact_cow),
+                arguments: r.push(arguments),
+            }),
+            other => Some(other),
+        };
+        if r.is_holding() {
+            self.held.push((stream, r));
+        }
+        Ok(event)
     }
 
     pub fn request_id(&self) -> Option<&str> {
@@ -117,8 +236,11 @@ impl Session {
         let total_s = (end - self.start).as_secs_f64();
         let ttft_s = self.first_delta.map(|t| (t - self.start).as_secs_f64());
         let output_tokens = self.usage.map(|u| u.output_tokens);
+        // One delta (or a replay read at disk speed) gives no time to divide by.
         let output_tokens_per_s = match (self.first_delta, output_tokens) {
-            (Some(first), Some(n)) if (end - first).as_secs_f64() > 0.0 => {
+            (Some(first), Some(n))
+                if self.live && self.deltas >= 2 && (end - first).as_secs_f64() > 0.0 =>
+            {
                 Some(n as f64 / (end - first).as_secs_f64())
             }
             _ => None,
@@ -148,12 +270,21 @@ impl Sink for Session {
         if let Event::Audio { choice, data } = &event {
             return self.audio_piece(*choice, data);
         }
-        self.inner.event(event)
+        match self.redact(event)? {
+            Some(event) => self.inner.event(event),
+            None => Ok(()),
+        }
     }
 
     fn sse(&mut self, event: &SseEvent<'_>) -> Result<()> {
         self.clear_spinner();
-        self.inner.sse(event)
+        let (id, kind, data) = (redact(event.id), redact(event.event), redact(event.data));
+        self.inner.sse(&SseEvent {
+            id: &id,
+            event: &kind,
+            data: &data,
+            ..*event
+        })
     }
 
     fn wants_sse(&self) -> bool {
@@ -166,6 +297,7 @@ impl Sink for Session {
 
     fn finish(&mut self) -> Result<()> {
         self.clear_spinner();
+        self.release(None)?;
         self.inner.finish()?;
         self.finish_wav()?;
         if self.stats {
@@ -177,6 +309,9 @@ impl Sink for Session {
 
     fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()> {
         self.clear_spinner();
+        if !error.is_quiet() {
+            self.release(None)?;
+        }
         self.inner.fail(error, usage)?;
         self.finish_wav()?;
         if self.stats && !error.is_quiet() {

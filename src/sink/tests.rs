@@ -71,6 +71,8 @@ fn style(quiet: bool, terminal: bool) -> TextStyle {
         reasoning: Reasoning::Stderr,
         color: false,
         terminal,
+        out_tty: false,
+        err_tty: false,
     }
 }
 
@@ -84,6 +86,8 @@ fn terminal_style_headers_dim_reasoning() {
             reasoning: Reasoning::Stderr,
             color: true,
             terminal: true,
+            out_tty: false,
+            err_tty: false,
         },
     );
     s.event(reasoning("hm")).expect("ok");

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{
-    usage_line, write_all, write_err, Sink, Stats, TextStyle, ToolCalls, BOLD, DIM, RESET,
+    sanitize, usage_line, write_all, write_err, Sink, Stats, TextStyle, ToolCalls, BOLD, DIM, RESET,
 };
 use crate::cli::Reasoning;
 use crate::error::{Error, Result};
@@ -43,16 +43,27 @@ impl<O: Write, E: Write> TextSink<O, E> {
         }
     }
 
+    /// Text for stderr; on a terminal through the sanitizer (qstream's own escapes for colour
+    /// go into the buffer directly).
     fn err_text(&mut self, s: &str) {
         if let Some(&last) = s.as_bytes().last() {
-            self.err_buf.extend_from_slice(s.as_bytes());
+            if self.style.err_tty {
+                sanitize::push(&mut self.err_buf, s);
+            } else {
+                self.err_buf.extend_from_slice(s.as_bytes());
+            }
             self.err_at_line_start = last == b'\n';
         }
     }
 
+    /// Text for stdout; on a terminal through the sanitizer.
     fn out_text(&mut self, s: &str) {
         if let Some(&last) = s.as_bytes().last() {
-            self.out_buf.extend_from_slice(s.as_bytes());
+            if self.style.out_tty {
+                sanitize::push(&mut self.out_buf, s);
+            } else {
+                self.out_buf.extend_from_slice(s.as_bytes());
+            }
             self.out_at_line_start = last == b'\n';
         }
     }
@@ -66,12 +77,17 @@ impl<O: Write, E: Write> TextSink<O, E> {
     }
 
     fn header(&mut self, name: &str) {
-        let line = if self.style.color {
-            format!("{BOLD}{name}{RESET}\n")
+        if !self.err_at_line_start {
+            self.err_text("\n");
+        }
+        if self.style.color {
+            self.err_buf.extend_from_slice(BOLD.as_bytes());
+            self.err_text(name);
+            self.err_buf.extend_from_slice(RESET.as_bytes());
         } else {
-            format!("{name}\n")
-        };
-        self.err_line(&line);
+            self.err_text(name);
+        }
+        self.err_text("\n");
     }
 
     fn reasoning(&mut self, text: &str) {
@@ -164,8 +180,9 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                 self.out_text("\n");
             }
             for call in self.tool_calls.calls() {
-                serde_json::to_writer(&mut self.out_buf, &call)
+                let line = serde_json::to_string(&call)
                     .map_err(|e| Error::internal(format!("cannot encode a tool call: {e}")))?;
+                self.out_text(&line);
                 self.out_text("\n");
             }
         }

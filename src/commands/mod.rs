@@ -1,0 +1,3 @@
+//! The front doors besides the bare prompt (DESIGN §8): each a clap subcommand.
+
+pub mod config;
