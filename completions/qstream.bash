@@ -38,7 +38,7 @@ _qstream() {
 
     case "${cmd}" in
         qstream)
-            opts="-n -s -m -o -q -H -P -r -h -V --no-stdin --system --messages --image --audio --video --model --thinking --no-thinking --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --enable-search --tools --tool-choice --param --protocol --region --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --color --stats --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --config --profile --role --help --version config"
+            opts="-n -s -m -o -q -x -H -P -r -h -V --no-stdin --system --messages --image --audio --video --model --thinking --no-thinking --thinking-budget --temperature --top-p --top-k --max-tokens --seed --stop --presence-penalty --search --search-strategy --force-search --sources --json-object --schema --tools --tool-choice --param --protocol --region --native-endpoint --base-url --no-incremental --json --raw --replay --record --quiet --audio-out --voice --reasoning --render --extract --extract-last --color --stats --dry-run --connect-timeout --timeout --max-time --retries --header --workspace --allow-insecure-http --config --profile --role --help --version config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -76,6 +76,10 @@ _qstream() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --thinking-budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --temperature)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -104,6 +108,14 @@ _qstream() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --search-strategy)
+                    COMPREPLY=($(compgen -W "turbo max agent agent_max" -- "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tools)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -125,7 +137,11 @@ _qstream() {
                     return 0
                     ;;
                 --region)
-                    COMPREPLY=($(compgen -W "intl cn" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "intl cn us hk eu jp" -- "${cur}"))
+                    return 0
+                    ;;
+                --native-endpoint)
+                    COMPREPLY=($(compgen -W "text multimodal" -- "${cur}"))
                     return 0
                     ;;
                 --base-url)
@@ -150,6 +166,10 @@ _qstream() {
                     ;;
                 --reasoning)
                     COMPREPLY=($(compgen -W "stderr stdout hide" -- "${cur}"))
+                    return 0
+                    ;;
+                --render)
+                    COMPREPLY=($(compgen -W "auto markdown plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qstream_global_optspecs
-    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= enable-search tools= tool-choice= o/param= protocol= region= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
+    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking thinking-budget= temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= search search-strategy= force-search sources json-object schema= tools= tool-choice= o/param= protocol= region= native-endpoint= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= render= x/extract extract-last color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
 end
 
 function __fish_qstream_needs_command
@@ -30,20 +30,32 @@ complete -c qstream -n "__fish_qstream_needs_command" -l image -d 'Attach an ima
 complete -c qstream -n "__fish_qstream_needs_command" -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s m -l model -d 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l thinking-budget -d 'Most reasoning tokens (thinking_budget, a positive integer); implies --thinking' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l temperature -d 'Sampling temperature' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l top-p -d 'Nucleus sampling threshold' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l top-k -d 'Sample from the K most likely tokens' -r
-complete -c qstream -n "__fish_qstream_needs_command" -l max-tokens -d 'Most tokens to generate' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l max-tokens -d 'Most tokens to generate, reasoning included (compatible: max_completion_tokens; dashscope: max_tokens)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l seed -d 'Random seed' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l stop -d 'Stop generating at this string (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l presence-penalty -d 'Presence penalty (-2.0 to 2.0)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l search-strategy -d 'Web search strategy (search_options.search_strategy); implies --search' -r -f -a "turbo\t''
+max\t''
+agent\t''
+agent_max\t''"
+complete -c qstream -n "__fish_qstream_needs_command" -l schema -d 'Answer with JSON following the JSON Schema in FILE (response_format json_schema)' -r -F
 complete -c qstream -n "__fish_qstream_needs_command" -l tools -d 'Tools the model may call: a JSON array of tool definitions (OpenAI shape)' -r -F
 complete -c qstream -n "__fish_qstream_needs_command" -l tool-choice -d 'Whether to call a tool: auto, none, or the name of the function to call' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s o -l param -d 'Any other request parameter; VALUE is parsed as JSON, else taken as a string (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l protocol -d 'Wire protocol [env: QSTREAM_PROTOCOL] [default: compatible; a replay detects it]' -r -f -a "compatible\t'OpenAI-compatible: {base}/chat/completions'
 dashscope\t'DashScope native: {base}/services/aigc/text-generation/generation'"
-complete -c qstream -n "__fish_qstream_needs_command" -l region -d 'Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]' -r -f -a "intl\t'International (Singapore): dashscope-intl.aliyuncs.com'
-cn\t'Mainland China (Beijing): dashscope.aliyuncs.com'"
+complete -c qstream -n "__fish_qstream_needs_command" -l region -d 'Region whose endpoint to use when no base URL is given; API keys work in their own region only [env: QSTREAM_REGION] [default: intl]' -r -f -a "intl\t'Singapore: dashscope-intl.aliyuncs.com'
+cn\t'China (Beijing): dashscope.aliyuncs.com'
+us\t'US (Virginia): dashscope-us.aliyuncs.com'
+hk\t'China (Hong Kong): cn-hongkong.dashscope.aliyuncs.com'
+eu\t'Germany (Frankfurt): only through a workspace host (needs --workspace)'
+jp\t'Japan (Tokyo): only through a workspace host (needs --workspace)'"
+complete -c qstream -n "__fish_qstream_needs_command" -l native-endpoint -d 'dashscope: the generation endpoint, instead of the one the model name picks' -r -f -a "text\t'{base}/services/aigc/text-generation/generation'
+multimodal\t'{base}/services/aigc/multimodal-generation/generation (content as [{"text": …}] lists)'"
 complete -c qstream -n "__fish_qstream_needs_command" -l base-url -d 'Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l replay -d 'Read a recorded response body from FILE (`-` = stdin) instead of the network' -r -F
 complete -c qstream -n "__fish_qstream_needs_command" -l record -d 'Also write the raw response body to FILE as it arrives' -r -F
@@ -52,6 +64,9 @@ complete -c qstream -n "__fish_qstream_needs_command" -l voice -d 'The voice for
 complete -c qstream -n "__fish_qstream_needs_command" -l reasoning -d 'Where the reasoning goes in text mode' -r -f -a "stderr\t'Reasoning on stderr (dimmed on a terminal)'
 stdout\t'Reasoning on stdout before the answer, inside <think>…</think>'
 hide\t'Keep thinking on but print none of it'"
+complete -c qstream -n "__fish_qstream_needs_command" -l render -d 'Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it streams' -r -f -a "auto\t'Render when stdout is a terminal and colour is allowed (NO_COLOR, TERM=dumb, --color never ask for plain)'
+markdown\t'Render also into a pipe or file (for `less -R`); width from COLUMNS, else 80'
+plain\t'Never render: the model\'s text as it came'"
 complete -c qstream -n "__fish_qstream_needs_command" -l color -d 'When to use colour on stderr' -r -f -a "auto\t'Colour on a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM allow'
 always\t''
 never\t''"
@@ -60,18 +75,23 @@ complete -c qstream -n "__fish_qstream_needs_command" -l timeout -d 'Seconds wit
 complete -c qstream -n "__fish_qstream_needs_command" -l max-time -d 'Seconds the whole request may take, retries and their waits included (default: no limit)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l retries -d 'Retries after a connect failure, HTTP 429 or 5xx, before any output' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s H -l header -d 'Extra request header (repeatable); replaces a default header of the same name' -r
-complete -c qstream -n "__fish_qstream_needs_command" -l workspace -d 'Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l workspace -d 'Workspace: with a region, its own host {ID}.{region-id}.maas.aliyuncs.com (only that workspace\'s keys work there); with --base-url, the X-DashScope-WorkSpace header [env: DASHSCOPE_WORKSPACE]' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
 complete -c qstream -n "__fish_qstream_needs_command" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s n -l no-stdin -d 'Never read stdin, even when it is not a terminal (for loops that read a list from it)'
 complete -c qstream -n "__fish_qstream_needs_command" -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
 complete -c qstream -n "__fish_qstream_needs_command" -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
-complete -c qstream -n "__fish_qstream_needs_command" -l enable-search -d 'Let the model search the web (enable_search: true)'
+complete -c qstream -n "__fish_qstream_needs_command" -l search -d 'Let the model search the web (enable_search: true; billed per search)'
+complete -c qstream -n "__fish_qstream_needs_command" -l force-search -d 'Always search, not only when the model thinks it helps (forced_search); implies --search'
+complete -c qstream -n "__fish_qstream_needs_command" -l sources -d 'Ask for the web sources and list them after the answer; implies --search and needs the dashscope protocol (chosen when no protocol is given)'
+complete -c qstream -n "__fish_qstream_needs_command" -l json-object -d 'Answer with a JSON object (response_format json_object; the prompt must say "JSON")'
 complete -c qstream -n "__fish_qstream_needs_command" -l no-incremental -d 'dashscope: ask for cumulative output (incremental_output: false); deltas are still printed'
 complete -c qstream -n "__fish_qstream_needs_command" -l json -d 'Write one JSON object per event to stdout'
 complete -c qstream -n "__fish_qstream_needs_command" -l raw -d 'Write every SSE event as one JSON object per line, before protocol decoding'
 complete -c qstream -n "__fish_qstream_needs_command" -s q -l quiet -d 'Nothing on stderr but errors'
+complete -c qstream -n "__fish_qstream_needs_command" -s x -l extract -d 'Write only the contents of the first fenced code block, each line as it completes'
+complete -c qstream -n "__fish_qstream_needs_command" -l extract-last -d 'Write only the contents of the last fenced code block, when the answer ends'
 complete -c qstream -n "__fish_qstream_needs_command" -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
 complete -c qstream -n "__fish_qstream_needs_command" -l dry-run -d 'Print the request as a curl command and exit without sending it'
 complete -c qstream -n "__fish_qstream_needs_command" -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'

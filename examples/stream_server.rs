@@ -19,6 +19,7 @@
 //!   else one event per write every N ms, its content ending in `[t=MICROS]`, the send time in
 //!   microseconds since the UNIX epoch, taken just before the write
 //! - `--cumulative`        dashscope `incremental_output: false`: each chunk repeats all text so far
+//! - `--markdown`          the deltas cycle through a markdown answer (for `--render`)
 //! - `--chunk-bytes N`     write size when the interval is 0 (default 16384)
 //! - `--requests N`        serve N requests, then exit (default 1)
 //! - `--max-seconds N`     hard cap on the server's life (default 600), whatever the clients do
@@ -57,6 +58,17 @@ The reader should see every piece of the answer the moment it arrives, and the c
 add nothing measurable between the socket and the terminal: no per-event allocation, no extra \
 copies, one write for a burst of events, and no flush more often than the input allows.\n\n";
 
+/// `--markdown`: an answer of the kind a terminal renders (headings, lists, a table, code in
+/// several languages), lines shorter than 80 columns.
+const MARKDOWN: &str = "## Reading a stream\n\nA **streaming** answer arrives in *small* pieces; see [the spec](https://html.spec.whatwg.org).\n\
+- parse each `data:` line\n  - join multi-line data\n  - dispatch on a blank line\n1. read\n2. decode\n\n\
+> Never block on the terminal.\n\n| step | cost | note |\n|:-----|-----:|:----:|\n| read | 1 | socket |\n\
+| decode | 2 | `json` |\n| write | 1 | **tty** |\n\n```python\ndef events(lines):\n    buf = []\n\
+    for line in lines:  # one at a time\n        if not line:\n            yield \"\\n\".join(buf)\n\
+            buf = []\n```\n\n```rust\nfn main() {\n    let n: u64 = 42; // the answer\n\
+    println!(\"{n}\");\n}\n```\n\n```bash\nfor f in *.sse; do wc -l \"$f\"; done\n```\n\n---\n\n\
+```json\n{\"type\": \"content\", \"text\": \"hi\"}\n```\n\n";
+
 const COMPAT_HEAD: &[u8] = br#"data: {"choices":[{"delta":{"content":""#;
 const COMPAT_TAIL: &[u8] = br#""},"finish_reason":null,"index":0}],"object":"chat.completion.chunk","usage":null,"created":1726132850,"model":"qwen-plus","id":"chatcmpl-428b414f-fdd4-94c6-b179-8f576ad653a8"}"#;
 const COMPAT_FIRST: &[u8] = br#"data: {"choices":[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}],"object":"chat.completion.chunk","usage":null,"created":1726132850,"model":"qwen-plus","id":"chatcmpl-428b414f-fdd4-94c6-b179-8f576ad653a8"}"#;
@@ -84,6 +96,8 @@ pub struct Generator {
     /// Cumulative mode: all text so far, JSON-escaped.
     all: Vec<u8>,
     stage: Stage,
+    /// Length of the text the deltas cycle through.
+    period: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,9 +111,14 @@ enum Stage {
 
 impl Generator {
     pub fn new(spec: StreamSpec) -> Self {
+        Generator::with_text(spec, SOURCE)
+    }
+
+    /// A generator whose deltas cycle through `text` instead of the default prose.
+    pub fn with_text(spec: StreamSpec, text: &str) -> Self {
         let mut source = Vec::new();
-        while source.len() < spec.delta_bytes.max(1) * 2 + SOURCE.len() {
-            source.extend_from_slice(SOURCE.as_bytes());
+        while source.len() < spec.delta_bytes.max(1) * 2 + text.len() {
+            source.extend_from_slice(text.as_bytes());
         }
         let stage = match spec.wire {
             Wire::Compatible => Stage::First,
@@ -112,6 +131,7 @@ impl Generator {
             offset: 0,
             all: Vec::new(),
             stage,
+            period: text.len(),
         }
     }
 
@@ -219,7 +239,7 @@ impl Generator {
     fn delta_text(&mut self, out: &mut Vec<u8>, stamp: Option<u64>) {
         let n = self.spec.delta_bytes;
         push_escaped(out, &self.source[self.offset..self.offset + n]);
-        self.offset = (self.offset + n) % SOURCE.len();
+        self.offset = (self.offset + n) % self.period;
         if let Some(t) = stamp {
             out.extend_from_slice(b"[t=");
             push_u64(out, t);
@@ -275,10 +295,11 @@ struct Args {
     chunk_bytes: usize,
     requests: u64,
     max_seconds: u64,
+    markdown: bool,
 }
 
 const USAGE: &str = "usage: stream_server [--port N] [--protocol compatible|dashscope] [--deltas N] \
-[--delta-bytes N] [--interval-ms N] [--cumulative] [--chunk-bytes N] [--requests N] [--max-seconds N]";
+[--delta-bytes N] [--interval-ms N] [--cumulative] [--markdown] [--chunk-bytes N] [--requests N] [--max-seconds N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -293,9 +314,14 @@ fn parse_args() -> Result<Args, String> {
         chunk_bytes: 16 * 1024,
         requests: 1,
         max_seconds: 600,
+        markdown: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--markdown" {
+            args.markdown = true;
+            continue;
+        }
         if flag == "--cumulative" {
             args.spec.cumulative = true;
             continue;
@@ -389,7 +415,11 @@ fn respond(conn: &mut TcpStream, args: &Args) -> io::Result<u64> {
 Cache-Control: no-cache\r\nx-dashscope-request-id: d30a9914-ac97-9102-b746-ce0cb35e3fa2\r\n\
 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
     )?;
-    let mut g = Generator::new(args.spec.clone());
+    let mut g = if args.markdown {
+        Generator::with_text(args.spec.clone(), MARKDOWN)
+    } else {
+        Generator::new(args.spec.clone())
+    };
     let mut events = Vec::with_capacity(args.chunk_bytes + 64 * 1024);
     let mut frame = Vec::with_capacity(args.chunk_bytes + 64 * 1024);
     let mut sent = 0u64;

@@ -22,6 +22,8 @@ Examples:
   qstream --json \"hello\" | jq -j 'select(.type==\"content\").text'
   qstream --protocol dashscope --region cn \"hello\"
   qstream --replay tests/fixtures/compatible_thinking.sse
+  qstream -x \"bash one-liner to count lines in *.rs\" > count.sh
+  qstream --render markdown \"explain lifetimes\" | less -R
   qstream -r reviewer < change.diff
   qstream -P cn config show
   qstream -- config my router          (a prompt whose first word names a subcommand)
@@ -46,12 +48,46 @@ pub enum Protocol {
     Dashscope,
 }
 
+/// The regions the service's chat APIs are offered in (see `crate::models::region_hosts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Region {
-    /// International (Singapore): dashscope-intl.aliyuncs.com
+    /// Singapore: dashscope-intl.aliyuncs.com
+    #[value(alias = "sg", alias = "singapore")]
     Intl,
-    /// Mainland China (Beijing): dashscope.aliyuncs.com
+    /// China (Beijing): dashscope.aliyuncs.com
+    #[value(alias = "beijing")]
     Cn,
+    /// US (Virginia): dashscope-us.aliyuncs.com
+    #[value(alias = "virginia")]
+    Us,
+    /// China (Hong Kong): cn-hongkong.dashscope.aliyuncs.com
+    #[value(alias = "hongkong")]
+    Hk,
+    /// Germany (Frankfurt): only through a workspace host (needs --workspace)
+    #[value(alias = "frankfurt")]
+    Eu,
+    /// Japan (Tokyo): only through a workspace host (needs --workspace)
+    #[value(alias = "tokyo")]
+    Jp,
+}
+
+/// Which native (dashscope) generation endpoint serves the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NativeEndpoint {
+    /// {base}/services/aigc/text-generation/generation
+    Text,
+    /// {base}/services/aigc/multimodal-generation/generation (content as [{"text": …}] lists)
+    Multimodal,
+}
+
+/// How the web search searches (search_options.search_strategy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchStrategy {
+    Turbo,
+    Max,
+    Agent,
+    #[value(name = "agent_max", alias = "agent-max")]
+    AgentMax,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,6 +96,17 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Render {
+    /// Render when stdout is a terminal and colour is allowed (NO_COLOR, TERM=dumb, --color never
+    /// ask for plain)
+    Auto,
+    /// Render also into a pipe or file (for `less -R`); width from COLUMNS, else 80
+    Markdown,
+    /// Never render: the model's text as it came
+    Plain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +189,10 @@ pub struct Cli {
     #[arg(long, overrides_with = "thinking", help_heading = MODEL)]
     pub no_thinking: bool,
 
+    /// Most reasoning tokens (thinking_budget, a positive integer); implies --thinking
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "no_thinking", help_heading = MODEL)]
+    pub thinking_budget: Option<u64>,
+
     /// Sampling temperature
     #[arg(long, value_name = "T", help_heading = MODEL)]
     pub temperature: Option<f64>,
@@ -154,7 +205,8 @@ pub struct Cli {
     #[arg(long, value_name = "K", help_heading = MODEL)]
     pub top_k: Option<u64>,
 
-    /// Most tokens to generate
+    /// Most tokens to generate, reasoning included (compatible: max_completion_tokens;
+    /// dashscope: max_tokens)
     #[arg(long, value_name = "N", help_heading = MODEL)]
     pub max_tokens: Option<u64>,
 
@@ -170,9 +222,30 @@ pub struct Cli {
     #[arg(long, value_name = "X", allow_negative_numbers = true, help_heading = MODEL)]
     pub presence_penalty: Option<f64>,
 
-    /// Let the model search the web (enable_search: true)
+    /// Let the model search the web (enable_search: true; billed per search)
+    #[arg(long, alias = "enable-search", help_heading = MODEL)]
+    pub search: bool,
+
+    /// Web search strategy (search_options.search_strategy); implies --search
+    #[arg(long, value_enum, value_name = "STRATEGY", help_heading = MODEL)]
+    pub search_strategy: Option<SearchStrategy>,
+
+    /// Always search, not only when the model thinks it helps (forced_search); implies --search
     #[arg(long, help_heading = MODEL)]
-    pub enable_search: bool,
+    pub force_search: bool,
+
+    /// Ask for the web sources and list them after the answer; implies --search and needs
+    /// the dashscope protocol (chosen when no protocol is given)
+    #[arg(long, help_heading = MODEL)]
+    pub sources: bool,
+
+    /// Answer with a JSON object (response_format json_object; the prompt must say "JSON")
+    #[arg(long, conflicts_with = "schema", help_heading = MODEL)]
+    pub json_object: bool,
+
+    /// Answer with JSON following the JSON Schema in FILE (response_format json_schema)
+    #[arg(long, value_name = "FILE", help_heading = MODEL)]
+    pub schema: Option<PathBuf>,
 
     /// Tools the model may call: a JSON array of tool definitions (OpenAI shape)
     #[arg(long, value_name = "FILE", help_heading = MODEL)]
@@ -190,9 +263,14 @@ pub struct Cli {
     #[arg(long, value_enum, help_heading = PROTOCOL)]
     pub protocol: Option<Protocol>,
 
-    /// Region whose endpoint to use when no base URL is given [env: QSTREAM_REGION] [default: intl]
-    #[arg(long, value_enum, help_heading = PROTOCOL)]
+    /// Region whose endpoint to use when no base URL is given; API keys work in their own
+    /// region only [env: QSTREAM_REGION] [default: intl]
+    #[arg(long, value_enum, ignore_case = true, help_heading = PROTOCOL)]
     pub region: Option<Region>,
+
+    /// dashscope: the generation endpoint, instead of the one the model name picks
+    #[arg(long, value_enum, value_name = "KIND", help_heading = PROTOCOL)]
+    pub native_endpoint: Option<NativeEndpoint>,
 
     /// Base URL as the vendor SDKs take it: …/compatible-mode/v1 or …/api/v1
     #[arg(long, value_name = "URL", help_heading = PROTOCOL)]
@@ -234,6 +312,19 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "WHERE", default_value = "stderr", help_heading = OUTPUT)]
     pub reasoning: Reasoning,
 
+    /// Markdown on the terminal: headings, lists, tables, highlighted code, line by line as it
+    /// streams
+    #[arg(long, value_enum, value_name = "WHEN", env = "QSTREAM_RENDER", hide_env_values = true, default_value = "auto", help_heading = OUTPUT)]
+    pub render: Render,
+
+    /// Write only the contents of the first fenced code block, each line as it completes
+    #[arg(short = 'x', long, conflicts_with_all = ["json", "raw", "extract_last"], help_heading = OUTPUT)]
+    pub extract: bool,
+
+    /// Write only the contents of the last fenced code block, when the answer ends
+    #[arg(long, conflicts_with_all = ["json", "raw"], help_heading = OUTPUT)]
+    pub extract_last: bool,
+
     /// When to use colour on stderr
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", help_heading = OUTPUT)]
     pub color: Color,
@@ -266,7 +357,9 @@ pub struct Cli {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append, help_heading = NETWORK)]
     pub headers: Vec<String>,
 
-    /// Workspace to bill and authorise against (X-DashScope-WorkSpace) [env: DASHSCOPE_WORKSPACE]
+    /// Workspace: with a region, its own host {ID}.{region-id}.maas.aliyuncs.com (only that
+    /// workspace's keys work there); with --base-url, the X-DashScope-WorkSpace header
+    /// [env: DASHSCOPE_WORKSPACE]
     #[arg(long, value_name = "ID", help_heading = NETWORK)]
     pub workspace: Option<String>,
 
@@ -360,7 +453,9 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three.
+/// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three
+/// (for tests; the binary parses through `settings::load`).
+#[doc(hidden)]
 pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,

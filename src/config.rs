@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::cli::{Cli, Color, Protocol, Reasoning, Region};
+use crate::cli::{Cli, Color, NativeEndpoint, Protocol, Reasoning, Region, Render};
 use crate::error::{Error, Result};
+use crate::render::extract::Which;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
@@ -61,6 +62,10 @@ pub struct Config {
     pub quiet: bool,
     pub reasoning: Reasoning,
     pub color: Color,
+    /// `--render`: whether text mode renders markdown.
+    pub render: Render,
+    /// `-x` / `--extract-last`: only a code block's contents on stdout.
+    pub extract: Option<Which>,
     pub stats: bool,
     pub dry_run: bool,
     /// Extra headers (`--header`, `--workspace`), applied over the defaults.
@@ -77,6 +82,10 @@ pub struct Config {
     /// Things worth saying on stderr before the request (unless quiet).
     pub warnings: Vec<String>,
     pub network: Network,
+    /// `--native-endpoint`: overrides the model-name rules (`crate::models`).
+    pub native_endpoint: Option<NativeEndpoint>,
+    /// Where the request goes, for messages: the region, or `None` with `--base-url`.
+    pub region: Option<Region>,
 }
 
 /// Where the process's surroundings come from, so that tests can supply their own.
@@ -93,9 +102,12 @@ impl Env for ProcessEnv {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     }
     fn home(&self) -> Option<PathBuf> {
-        std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
+        // The system's idea of home: `HOME`, else the password database on Unix; the user
+        // profile on Windows. Still marked deprecated in Rust 1.85, the minimum version,
+        // though that release fixed the Windows behaviour the mark was for (later releases
+        // drop it), hence the allow. An empty `HOME` is no home: 1.85 returns it as it is.
+        #[allow(deprecated)]
+        std::env::home_dir().filter(|h| !h.as_os_str().is_empty())
     }
 }
 
@@ -183,14 +195,34 @@ impl Config {
         };
         let env_protocol = env_choice::<Protocol>(env, "QSTREAM_PROTOCOL")?;
         let protocol_given = cli.protocol.is_some() || env_protocol.is_some();
-        let protocol = cli
-            .protocol
-            .or(env_protocol)
-            .unwrap_or(Protocol::Compatible);
+        // Only the native protocol returns web sources: `--sources` picks it when none was.
+        let protocol = cli.protocol.or(env_protocol).unwrap_or(if cli.sources {
+            Protocol::Dashscope
+        } else {
+            Protocol::Compatible
+        });
+        if cli.sources && protocol == Protocol::Compatible {
+            return Err(Error::usage(
+                "--sources needs --protocol dashscope: the compatible protocol returns no web sources",
+            ));
+        }
         let region = match cli.region {
             Some(r) => r,
             None => env_choice::<Region>(env, "QSTREAM_REGION")?.unwrap_or(Region::Intl),
         };
+        let workspace = match &cli.workspace {
+            Some(ws) => Some((ws.clone(), "--workspace")),
+            None => env
+                .var("DASHSCOPE_WORKSPACE")
+                .map(|ws| (ws, "DASHSCOPE_WORKSPACE")),
+        };
+        if let Some((ws, origin)) = &workspace {
+            if ws.bytes().any(|b| b.is_ascii_control()) {
+                return Err(Error::usage(format!(
+                    "{origin}: the workspace has a line break or another control character"
+                )));
+            }
+        }
         let base_env = match protocol {
             Protocol::Compatible => "DASHSCOPE_COMPATIBLE_BASE_URL",
             Protocol::Dashscope => "DASHSCOPE_HTTP_BASE_URL",
@@ -199,6 +231,8 @@ impl Config {
             Some(url) => Some((url.clone(), "--base-url")),
             None => env.var(base_env).map(|url| (url, base_env)),
         };
+        // The region decides the host only when no base URL was given.
+        let region_used = given.is_none().then_some(region);
         let base_url = match given {
             Some((url, origin)) => {
                 crate::endpoint::check_base_url(&url).map_err(|mut e| {
@@ -208,10 +242,9 @@ impl Config {
                 url.trim_end_matches('/').to_owned()
             }
             None => {
-                let host = match region {
-                    Region::Intl => INTL_BASE,
-                    Region::Cn => CN_BASE,
-                };
+                let host = crate::models::host(region, workspace.as_ref().map(|(w, _)| w.as_str()))
+                    .map(|h| format!("https://{h}"))
+                    .map_err(Error::usage)?;
                 match protocol {
                     Protocol::Compatible => format!("{host}/compatible-mode/v1"),
                     Protocol::Dashscope => format!("{host}/api/v1"),
@@ -228,17 +261,32 @@ impl Config {
         put("temperature", cli.temperature.map(Value::from));
         put("top_p", cli.top_p.map(Value::from));
         put("top_k", cli.top_k.map(Value::from));
-        put("max_tokens", cli.max_tokens.map(Value::from));
+        // The compatible API renamed it (notice 724, 2026-04-20); `-o max_tokens=…` still
+        // sends exactly that.
+        put(
+            match protocol {
+                Protocol::Compatible => "max_completion_tokens",
+                Protocol::Dashscope => "max_tokens",
+            },
+            cli.max_tokens.map(Value::from),
+        );
+        put("thinking_budget", cli.thinking_budget.map(Value::from));
         put("seed", cli.seed.map(Value::from));
         put(
             "stop",
             (!cli.stop.is_empty()).then(|| Value::from(cli.stop.clone())),
         );
         put("presence_penalty", cli.presence_penalty.map(Value::from));
+        let search = crate::search::options(cli);
         put(
             "enable_search",
-            cli.enable_search.then_some(Value::Bool(true)),
+            search.is_some().then_some(Value::Bool(true)),
         );
+        put(
+            "search_options",
+            search.filter(|o| !o.is_empty()).map(Value::Object),
+        );
+        put("response_format", crate::structured::response_format(cli)?);
         for kv in &cli.params {
             let (k, v) = param(kv)?;
             params.insert(k, v);
@@ -346,19 +394,15 @@ impl Config {
             ));
         }
 
+        if cli.json_object && !crate::structured::mentions_json(&messages) {
+            warnings.push(
+                "qstream: warning: --json-object: the service wants the word \"JSON\" in the prompt and may refuse without it"
+                    .to_owned(),
+            );
+        }
         let mut headers = Vec::new();
-        let workspace = match &cli.workspace {
-            Some(ws) => Some((ws.clone(), "--workspace")),
-            None => env
-                .var("DASHSCOPE_WORKSPACE")
-                .map(|ws| (ws, "DASHSCOPE_WORKSPACE")),
-        };
-        if let Some((ws, origin)) = workspace {
-            if ws.bytes().any(|b| b.is_ascii_control()) {
-                return Err(Error::usage(format!(
-                    "{origin}: the workspace has a line break or another control character"
-                )));
-            }
+        if let (Some((ws, _)), None) = (workspace, region_used) {
+            // A workspace host names the workspace already; another host takes the header.
             headers.push(("X-DashScope-WorkSpace".to_owned(), ws));
         }
         for h in &cli.headers {
@@ -374,7 +418,7 @@ impl Config {
                 .or_else(|| env.var("QSTREAM_MODEL"))
                 .unwrap_or_else(|| crate::cli::DEFAULT_MODEL.to_owned()),
             messages,
-            thinking: if cli.thinking {
+            thinking: if cli.thinking || cli.thinking_budget.is_some() {
                 Some(true)
             } else if cli.no_thinking {
                 Some(false)
@@ -390,6 +434,14 @@ impl Config {
             quiet: cli.quiet,
             reasoning: cli.reasoning,
             color: cli.color,
+            render: cli.render,
+            extract: if cli.extract {
+                Some(Which::First)
+            } else if cli.extract_last {
+                Some(Which::Last)
+            } else {
+                None
+            },
             stats: cli.stats,
             dry_run: cli.dry_run,
             headers,
@@ -407,6 +459,8 @@ impl Config {
                 retries: cli.retries,
                 allow_insecure_http: cli.allow_insecure_http,
             },
+            native_endpoint: cli.native_endpoint,
+            region: region_used,
         })
     }
 }
@@ -701,8 +755,17 @@ mod tests {
         assert!(header("nocolon").is_err());
         assert!(header(": v").is_err());
         assert!(header("authorization: Bearer x").is_err());
+        // With a base URL of one's own, the workspace travels as a header ...
         let c = config(
-            &["--workspace", "ws-1", "-H", "X-A: 1", "hi"],
+            &[
+                "--workspace",
+                "ws-1",
+                "--base-url",
+                "https://proxy.example/compatible-mode/v1",
+                "-H",
+                "X-A: 1",
+                "hi",
+            ],
             &env(&[]),
             None,
         )
@@ -713,6 +776,57 @@ mod tests {
                 ("X-DashScope-WorkSpace".to_string(), "ws-1".to_string()),
                 ("X-A".to_string(), "1".to_string())
             ]
+        );
+        // ... and with a region it picks the workspace's own host instead.
+        let c = config(&["--workspace", "ws-1", "hi"], &env(&[]), None).expect("ok");
+        assert!(c.headers.is_empty());
+        assert_eq!(
+            c.base_url,
+            "https://ws-1.ap-southeast-1.maas.aliyuncs.com/compatible-mode/v1"
+        );
+    }
+
+    #[test]
+    fn regions_aliases_env_and_workspace_only_regions() {
+        let base = |args: &[&str], e: &FakeEnv| config(args, e, None).map(|c| c.base_url);
+        assert_eq!(
+            base(&["--region", "SG", "hi"], &env(&[])).expect("sg"),
+            "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+        );
+        assert_eq!(
+            base(
+                &["--region", "us", "--protocol", "dashscope", "hi"],
+                &env(&[])
+            )
+            .expect("us"),
+            "https://dashscope-us.aliyuncs.com/api/v1"
+        );
+        assert_eq!(
+            base(&["--region", "Hk", "hi"], &env(&[])).expect("hk"),
+            "https://cn-hongkong.dashscope.aliyuncs.com/compatible-mode/v1"
+        );
+        assert_eq!(
+            base(&["--region", "Beijing", "hi"], &env(&[])).expect("cn"),
+            "https://dashscope.aliyuncs.com/compatible-mode/v1"
+        );
+        let e = base(&["--region", "eu", "hi"], &env(&[])).expect_err("eu needs a workspace");
+        assert_eq!(e.exit, crate::error::Exit::Usage);
+        assert!(e.message.contains("--workspace"), "{e}");
+        assert_eq!(
+            base(
+                &["--region", "frankfurt", "--workspace", "ws-9", "hi"],
+                &env(&[])
+            )
+            .expect("eu"),
+            "https://ws-9.eu-central-1.maas.aliyuncs.com/compatible-mode/v1"
+        );
+        assert_eq!(
+            base(
+                &["--region", "tokyo", "--workspace", "ws-9", "hi"],
+                &env(&[])
+            )
+            .expect("jp"),
+            "https://ws-9.ap-northeast-1.maas.aliyuncs.com/compatible-mode/v1"
         );
     }
 

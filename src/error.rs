@@ -30,6 +30,8 @@ impl Exit {
             if code.starts_with("Throttling")
                 || code == "Arrearage"
                 || code == "insufficient_quota"
+                || code == "AllocationQuota.FreeTierOnly"
+                || code == "PrepaidBillOverdue"
                 || code == "rate_limit_exceeded"
             {
                 return Exit::RateLimit;

@@ -17,6 +17,20 @@ pub struct Usage {
     pub cached_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
+    /// Web searches billed for the answer (native `usage.plugins.search.count`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_count: Option<u64>,
+}
+
+/// One web page the answer's search found (native `output.search_info.search_results[]`);
+/// the answer cites it as `[index]` or `[ref_index]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct WebSource {
+    pub index: u32,
+    pub title: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub site_name: String,
 }
 
 /// An error the service reported, before or inside the stream.
@@ -56,6 +70,8 @@ pub enum Event<'a> {
         data: Cow<'a, str>,
     },
     Usage(Usage),
+    /// The web sources of the answer, once, when they arrive.
+    Sources(Vec<WebSource>),
     Finish {
         choice: u32,
         reason: Cow<'a, str>,
@@ -63,7 +79,8 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
-    /// A copy that borrows nothing, to keep past the chunk it was decoded from.
+    /// A copy that borrows nothing, to keep past the chunk it was decoded from (for tests).
+    #[doc(hidden)]
     pub fn into_owned(self) -> Event<'static> {
         fn o(c: Cow<'_, str>) -> Cow<'static, str> {
             Cow::Owned(c.into_owned())
@@ -95,6 +112,7 @@ impl Event<'_> {
                 data: o(data),
             },
             Event::Usage(u) => Event::Usage(u),
+            Event::Sources(s) => Event::Sources(s),
             Event::Finish { choice, reason } => Event::Finish {
                 choice,
                 reason: o(reason),

@@ -19,7 +19,8 @@ pub struct Named<'a> {
 
 #[derive(PartialEq, Eq)]
 enum Identity {
-    /// A regular file: its device and inode.
+    /// A regular file: its device and inode (elsewhere the canonical path stands in).
+    #[cfg(unix)]
     File(u64, u64),
     /// Not there yet: its absolute path.
     New(PathBuf),

@@ -1,6 +1,11 @@
 //! qstream: one streaming chat request to Qwen models on Alibaba Cloud Model Studio, written to
 //! stdout as it arrives.
 //!
+//! The product is the `qstream` binary: its command line, `--json` events and exit codes are
+//! the interface (README.md, `man qstream`). This library exists so that the integration tests,
+//! benchmarks and fuzz targets can reach the stages; it is not a stable API and may change in
+//! any release. Items marked `#[doc(hidden)]` are there for those tests alone.
+//!
 //! `settings` puts the config file's values (top level, profile, role) under the flags and
 //! hands `cli::Cli` on; `commands` holds the subcommands besides the bare prompt.
 //!
@@ -15,17 +20,22 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod explain;
 mod files;
 pub mod media;
+pub mod models;
 pub mod protocol;
 mod read_ahead;
 mod record;
 pub mod redact;
+pub mod render;
 pub mod request;
+pub mod search;
 pub mod settings;
 pub mod sink;
 pub mod sse;
 mod stdin;
+pub mod structured;
 pub mod transport;
 mod unstreamed;
 pub mod wav;
@@ -70,6 +80,19 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let config = Config::from_cli(&cli, env, stdin)?;
     if config.dry_run {
         let request = request::build(&config);
+        if !config.quiet {
+            for w in &config.warnings {
+                sink::stdio::line(w);
+            }
+        }
+        if config.protocol == cli::Protocol::Dashscope && !config.quiet {
+            let (endpoint, why) = request::native_endpoint(&config);
+            let name = match endpoint {
+                cli::NativeEndpoint::Text => "text-generation",
+                cli::NativeEndpoint::Multimodal => "multimodal-generation",
+            };
+            sink::stdio::line(&format!("qstream: native endpoint {name} ({why})"));
+        }
         transport::check_scheme(&request.url, config.network.allow_insecure_http)?;
         let mut out = sink::stdio::Stdout(std::io::stdout().lock());
         let key = settings::key_expression(cli.key_source.as_ref());
@@ -132,7 +155,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     sink.set_request_id(decoder.request_id().map(String::from));
     match result {
         Ok(()) => sink.finish(),
-        Err(mut e) => {
+        Err(e) => {
+            let mut e = explain::teach(e, &config);
             if let Some(api) = e.api.as_mut() {
                 if api.request_id.is_none() {
                     api.request_id = sink.request_id().map(String::from);
@@ -258,18 +282,25 @@ fn make_sink(config: &Config, terminals: sink::stdio::Terminals) -> Session {
     let (out_tty, err_tty) = (terminals.stdout, terminals.stderr);
     let color = colour(config.color, err_tty);
     let inner: Box<dyn Sink> = match config.output {
-        OutputMode::Text => Box::new(TextSink::new(
-            unbuffered_stdout(),
-            sink::stdio::Stderr,
-            TextStyle {
-                quiet: config.quiet,
-                reasoning: config.reasoning,
-                color,
-                terminal: out_tty && err_tty,
-                out_tty,
-                err_tty,
-            },
-        )),
+        OutputMode::Text => Box::new(
+            TextSink::new(
+                unbuffered_stdout(),
+                sink::stdio::Stderr,
+                TextStyle {
+                    quiet: config.quiet,
+                    reasoning: config.reasoning,
+                    color,
+                    terminal: out_tty && err_tty,
+                    out_tty,
+                    err_tty,
+                },
+            )
+            .with_render(render::choose(
+                config,
+                &|name| std::env::var(name).ok(),
+                &|tty| colour(config.color, tty),
+            )),
+        ),
         OutputMode::Json => Box::new(JsonSink::new(unbuffered_stdout()).for_terminal(out_tty)),
         OutputMode::Raw => Box::new(RawSink::new(unbuffered_stdout()).for_terminal(out_tty)),
     };

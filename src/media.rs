@@ -41,7 +41,8 @@ fn is_url(s: &str) -> bool {
         .any(|p| lower.starts_with(p))
 }
 
-/// The MIME type of a file: from its first bytes, else from its name.
+/// The MIME type of a file: from its first bytes, else from its name (for tests).
+#[doc(hidden)]
 pub fn mime_type(bytes: &[u8], path: &Path) -> Option<&'static str> {
     sniff(bytes).or_else(|| mime_from_name(path))
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::cli::Protocol;
+use crate::cli::{NativeEndpoint, Protocol};
 use crate::config::Config;
 use crate::media;
 
@@ -49,17 +49,34 @@ pub fn build(config: &Config) -> Request {
     request
 }
 
+/// The native endpoint for this request: `--native-endpoint`, else multimodal when media are
+/// attached, else what the model's name picks (`crate::models`); and the reason.
+pub fn native_endpoint(config: &Config) -> (NativeEndpoint, String) {
+    if let Some(e) = config.native_endpoint {
+        return (e, "--native-endpoint".into());
+    }
+    if !config.media.is_empty() {
+        return (NativeEndpoint::Multimodal, "attachments".into());
+    }
+    match crate::models::native_endpoint(&config.model) {
+        (e, Some(family)) => (e, format!("{} is {family}", config.model)),
+        (e, None) => (e, format!("{} is a text model", config.model)),
+    }
+}
+
 fn body(config: &Config) -> Request {
-    let multimodal = !config.media.is_empty();
+    let media = !config.media.is_empty();
+    let multimodal = config.protocol == Protocol::Dashscope
+        && native_endpoint(config).0 == NativeEndpoint::Multimodal;
     let mut messages = config.messages.clone();
-    if let Some(i) = config.prompt_index.filter(|_| multimodal) {
+    if let Some(i) = config.prompt_index.filter(|_| media) {
         let text = messages[i]["content"].as_str().map(str::to_owned);
         messages[i]["content"] = match config.protocol {
             Protocol::Compatible => media::compatible_content(&config.media, text.as_deref()),
             Protocol::Dashscope => media::dashscope_content(&config.media, text.as_deref()),
         };
     }
-    if multimodal && config.protocol == Protocol::Dashscope {
+    if multimodal {
         // The multimodal endpoint takes every content as a list of parts.
         for m in &mut messages {
             if let Some(text) = m["content"].as_str().map(str::to_owned) {
@@ -157,6 +174,7 @@ fn shell_quote(s: &str) -> String {
 ///      --data-raw '{\"messages\":[{\"content\":\"it'\\''s\",\"role\":\"user\"}]}'"
 /// );
 /// ```
+#[doc(hidden)] // the binary calls curl_with_key; this is the example's (and tests') door
 pub fn curl(request: &Request) -> String {
     curl_with_key(request, "$DASHSCOPE_API_KEY")
 }
@@ -224,7 +242,7 @@ mod tests {
                 "stream": true,
                 "stream_options": {"include_usage": true},
                 "enable_thinking": true,
-                "max_tokens": 9
+                "max_completion_tokens": 9
             })
         );
         assert!(!r.headers.iter().any(|(k, _)| k == "X-DashScope-SSE"));

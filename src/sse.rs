@@ -142,7 +142,9 @@ impl SseDecoder {
         }
     }
 
-    /// The reconnection time the stream asked for, if any.
+    /// The reconnection time the stream asked for, if any (qstream does not reconnect; for
+    /// tests).
+    #[doc(hidden)]
     pub fn retry(&self) -> Option<u64> {
         self.retry
     }
@@ -413,7 +415,8 @@ impl SseDecoder {
     }
 
     /// Whether bytes of an event that was never dispatched are still held (a stream cut
-    /// mid-event). The spec discards such an event; callers may want to say so.
+    /// mid-event). The spec discards such an event; callers may want to say so (for tests).
+    #[doc(hidden)]
     pub fn has_pending(&self) -> bool {
         self.has_data || !self.partial.is_empty()
     }

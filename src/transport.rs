@@ -184,13 +184,6 @@ pub fn open(
                 if api.request_id.is_none() {
                     api.request_id = request_id;
                 }
-                if status == 404 {
-                    api.message = format!(
-                        "{}: nothing at {} (check the base URL)",
-                        api.message,
-                        crate::redact::url_passwords(&request.url)
-                    );
-                }
                 if let (300..=399, Some(to)) = (status, location) {
                     api.message = format!(
                         "the server redirects to {to}, and redirects are not followed: check the base URL"
@@ -204,7 +197,11 @@ pub fn open(
             return Err(Error::interrupted());
         }
         let retryable = match error.exit {
-            Exit::RateLimit => error.api.as_ref().and_then(|a| a.status) == Some(429),
+            // A rate, not money: a used-up quota or balance does not come back by waiting.
+            Exit::RateLimit => error
+                .api
+                .as_ref()
+                .is_some_and(crate::explain::retryable_429),
             // Only a 5xx: a redirect (3xx) lands here too, and repeating it cannot help.
             Exit::Server => error
                 .api

@@ -564,6 +564,12 @@ fn request_parameters() {
         "presence_penalty": -0.5,
         "enable_search": true
     });
+    // The compatible API renamed max_tokens (Model Studio notice 724, 2026-04-20).
+    let mut sampling_compatible = sampling.clone();
+    if let Some(o) = sampling_compatible.as_object_mut() {
+        o.remove("max_tokens");
+        o.insert("max_completion_tokens".into(), json!(100));
+    }
     check_request_cases(vec![
         RequestCase {
             compatible: dash_o.clone(),
@@ -583,7 +589,7 @@ fn request_parameters() {
             )
         },
         RequestCase {
-            compatible: sampling.clone(),
+            compatible: sampling_compatible,
             dashscope: sampling,
             ..case(
                 "sampling flags",
@@ -850,6 +856,50 @@ fn no_prompt_is_a_usage_error() {
         }
     }
     assert_eq!(connections_after_exit(&server), 0);
+}
+
+#[test]
+fn the_key_file_in_the_home_directory_is_read() {
+    let server = Server::start(vec![Reply::sse(fixture("compatible_basic.sse"))]);
+    let home = temp_dir("key-home");
+    std::fs::create_dir_all(home.join(".dashscope")).expect("mkdir");
+    std::fs::write(home.join(".dashscope/api_key"), "sk-home-file\n").expect("write");
+    let mut cmd = qstream_at(&server, Proto::Compatible);
+    // HOME on Unix, USERPROFILE on Windows: where std::env::home_dir looks.
+    cmd.env_remove("DASHSCOPE_API_KEY")
+        .env("HOME", &home)
+        .env("USERPROFILE", &home)
+        .arg("hello");
+    let out = run(&mut cmd, None);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let requests = server.requests();
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer sk-home-file")
+    );
+    assert!(!out.stderr.contains("sk-home-file"));
+}
+
+/// An empty HOME is no home: the key file is not looked up relative to the working directory.
+#[cfg(unix)]
+#[test]
+fn an_empty_home_is_not_the_working_directory() {
+    let server = Server::start(vec![Reply::sse(fixture("compatible_basic.sse"))]);
+    let cwd = temp_dir("empty-home");
+    std::fs::create_dir_all(cwd.join(".dashscope")).expect("mkdir");
+    std::fs::write(cwd.join(".dashscope/api_key"), "sk-relative\n").expect("write");
+    let mut cmd = qstream_at(&server, Proto::Compatible);
+    cmd.env_remove("DASHSCOPE_API_KEY")
+        .env("HOME", "")
+        .current_dir(&cwd)
+        .arg("hello");
+    let out = run(&mut cmd, None);
+    // With no HOME the system's home (password database) is used; whatever it holds, the
+    // relative file is not read.
+    for r in server.requests() {
+        assert_ne!(r.header("authorization"), Some("Bearer sk-relative"));
+    }
+    assert!(matches!(out.status, Some(0 | 3)), "{out:?}");
 }
 
 #[test]

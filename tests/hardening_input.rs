@@ -301,6 +301,7 @@ fn no_stdin_leaves_stdin_alone() {
 }
 
 /// `sh -c SCRIPT` with qstream's scrubbed environment and the canary key.
+#[cfg(unix)]
 fn qstream_shell(script: &str) -> Command {
     let base = qstream();
     let mut cmd = Command::new("sh");

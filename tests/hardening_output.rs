@@ -223,6 +223,7 @@ fn hostile_error() -> Reply {
 
 /// None of the hostile sequences, and no BEL, DEL or C1 control, reached the terminal (the
 /// spinner's own `ESC[2K` may).
+#[cfg(unix)]
 fn assert_inert(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     for bad in ["\x1b]", "\x1b[2J", "\x1b\\", "\x07", "\x7f", "\u{9b}"] {
@@ -408,6 +409,7 @@ fn no_output_file_overwrites_an_input_or_another_output() {
     let hard = dir.join("hard.sse");
     std::fs::hard_link(&sse, &hard).expect("link");
     let dotted = dir.join(".").join("a.sse");
+    #[cfg_attr(not(unix), allow(unused_mut))] // the symlink is Unix-only
     let mut others = vec![hard, dotted];
     #[cfg(unix)]
     {
@@ -599,6 +601,8 @@ fn colour_follows_no_color_clicolor_clicolor_force_and_term() {
         env!("CARGO_MANIFEST_DIR")
     );
     let dim = "\x1b[2m";
+    // The rendered reasoning (issue 12) writes dim as an absolute SGR, `ESC[0;2m`.
+    let has_dim = |t: &str| t.contains(dim) || t.contains("\x1b[0;2m");
     let on_tty = |env: &[(&str, &str)], args: &[&str]| {
         let mut cmd = qstream();
         cmd.env("TERM", "xterm-256color").env_remove("CI");
@@ -610,13 +614,22 @@ fn colour_follows_no_color_clicolor_clicolor_force_and_term() {
         assert_eq!(r.status, Some(0));
         r.text()
     };
-    assert!(on_tty(&[], &[]).contains(dim));
-    assert!(!on_tty(&[("NO_COLOR", "1")], &[]).contains(dim));
-    assert!(!on_tty(&[("CLICOLOR", "0")], &[]).contains(dim));
-    assert!(!on_tty(&[("TERM", "dumb")], &[]).contains(dim));
-    assert!(on_tty(&[("TERM", "dumb"), ("CLICOLOR_FORCE", "1")], &[]).contains(dim));
-    assert!(on_tty(&[("NO_COLOR", "1")], &["--color", "always"]).contains(dim));
-    assert!(!on_tty(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]).contains(dim));
+    assert!(has_dim(&on_tty(&[], &[])));
+    assert!(!has_dim(&on_tty(&[("NO_COLOR", "1")], &[])));
+    assert!(!has_dim(&on_tty(&[("CLICOLOR", "0")], &[])));
+    assert!(!has_dim(&on_tty(&[("TERM", "dumb")], &[])));
+    assert!(has_dim(&on_tty(
+        &[("TERM", "dumb"), ("CLICOLOR_FORCE", "1")],
+        &[]
+    )));
+    assert!(has_dim(&on_tty(
+        &[("NO_COLOR", "1")],
+        &["--color", "always"]
+    )));
+    assert!(!has_dim(&on_tty(
+        &[("CLICOLOR_FORCE", "1")],
+        &["--color", "never"]
+    )));
 
     // CLICOLOR_FORCE colours a pipe; --color never still wins.
     let out = run(

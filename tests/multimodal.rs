@@ -12,9 +12,13 @@
 
 mod common;
 
+#[cfg(unix)]
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+#[cfg(unix)]
+use std::process::Stdio;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use common::{qstream, run, temp_dir, Output, Recorded, Reply, Server};
@@ -1081,11 +1085,13 @@ fn omni_stream_cut_midway_still_leaves_a_valid_wav() {
 }
 
 /// The data size in the header of the WAV file at `path`, if it has a header yet.
+#[cfg(unix)]
 fn wav_data_size(path: &Path) -> Option<usize> {
     let file = std::fs::read(path).ok()?;
     (file.len() >= 44).then(|| u32_at(&file, 40) as usize)
 }
 
+#[cfg(unix)] // SIGINT
 #[test]
 fn omni_stream_interrupted_midway_still_leaves_a_valid_wav() {
     let omni = omni_stream();

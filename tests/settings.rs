@@ -257,12 +257,9 @@ fn profiles_select_region_workspace_and_key_variable() {
     for select in [["-P", "cn"], ["--profile", "cn"]] {
         let (mut cmd, _) = with_config(PROFILES);
         let out = run(cmd.args(select).args(["--dry-run", "hi"]), None);
-        assert!(url(&out).starts_with("https://dashscope.aliyuncs.com/"));
-        assert!(
-            out.stdout.contains("'X-DashScope-WorkSpace: ws-cn-1'"),
-            "{}",
-            out.stdout
-        );
+        // A workspace with a region picks the workspace's own host (issue 11).
+        assert!(url(&out).starts_with("https://ws-cn-1.cn-beijing.maas.aliyuncs.com/"));
+        assert!(!out.stdout.contains("WorkSpace"), "{}", out.stdout);
         // The curl command reads the profile's variable.
         assert!(
             out.stdout
@@ -274,7 +271,7 @@ fn profiles_select_region_workspace_and_key_variable() {
     let (mut cmd, _) = with_config(PROFILES);
     cmd.env("QSTREAM_PROFILE", "cn");
     let out = run(cmd.args(["--dry-run", "hi"]), None);
-    assert!(url(&out).starts_with("https://dashscope.aliyuncs.com/"));
+    assert!(url(&out).starts_with("https://ws-cn-1.cn-beijing.maas.aliyuncs.com/"));
     let (mut cmd, _) = with_config(PROFILES);
     cmd.env("QSTREAM_PROFILE", "cn");
     let show = run(cmd.args(["config", "show"]), None);
@@ -293,7 +290,7 @@ fn profiles_select_region_workspace_and_key_variable() {
     cmd.env("DASHSCOPE_WORKSPACE", "ws-env");
     let out = run(cmd.args(["-P", "cn", "--dry-run", "hi"]), None);
     assert!(
-        out.stdout.contains("'X-DashScope-WorkSpace: ws-env'"),
+        url(&out).starts_with("https://ws-env.cn-beijing.maas.aliyuncs.com/"),
         "{}",
         out.stdout
     );
@@ -747,7 +744,7 @@ fn the_readme_example_config_works_as_documented() {
     );
     assert!(out
         .stdout
-        .contains("'X-DashScope-WorkSpace: ws-0123456789'"));
+        .contains("'https://ws-0123456789.cn-beijing.maas.aliyuncs.com/"));
     // The top level: a cheap model without thinking.
     let (mut cmd, _) = with_config(&toml);
     let b = body(&run(cmd.args(["--dry-run", "hi"]), None));

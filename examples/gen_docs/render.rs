@@ -14,6 +14,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("QSTREAM_PROTOCOL", "compatible or dashscope, when --protocol is not given."),
     ("QSTREAM_REGION", "intl or cn, when --region is not given."),
     (
+        "QSTREAM_REGION",
+        "The region when --region is not given: intl (sg), cn, us, hk, eu, jp.",
+    ),
+    (
         "DASHSCOPE_COMPATIBLE_BASE_URL",
         "Base URL of the compatible protocol (default https://dashscope-intl.aliyuncs.com/compatible-mode/v1).",
     ),
@@ -32,7 +36,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
         "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, each with the names under it (comma-separated; * for all).",
     ),
-    ("NO_COLOR", "When set and not empty, no colour (unless --color always)."),
+    ("NO_COLOR", "When set and not empty, no colour (unless --color always), and --render auto writes the answer as it came."),
     (
         "CLICOLOR_FORCE",
         "When set and not 0, colour even when stderr is not a terminal (unless NO_COLOR or --color never).",
@@ -45,6 +49,9 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "TERM",
         "dumb or unset: no colour on a terminal (unless CLICOLOR=1 or CI is set).",
     ),
+    ("QSTREAM_RENDER", "auto, markdown or plain when --render is not given."),
+    ("COLUMNS", "The width for --render markdown into a pipe or file (default 80)."),
+    ("COLORTERM", "truecolor or 24bit: code is highlighted in 24-bit colour, else with 256 colours."),
 ];
 
 const EXIT_STATUS: &[(&str, &str)] = &[
@@ -67,7 +74,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "5",
-        "Rate limit or quota: HTTP 429, Throttling*, Arrearage.",
+        "Rate limit or quota: HTTP 429, Throttling*, Arrearage, insufficient_quota, AllocationQuota.FreeTierOnly.",
     ),
     ("6", "Server error: 5xx, InternalError*."),
     (

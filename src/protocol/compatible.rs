@@ -205,6 +205,7 @@ impl From<WireUsage> for Usage {
             total_tokens: u.total_tokens,
             cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
             reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
+            search_count: None,
         }
     }
 }
@@ -365,6 +366,7 @@ mod tests {
                     total_tokens: 39,
                     cached_tokens: Some(3),
                     reasoning_tokens: Some(5),
+                    search_count: None,
                 }),
             ]
         );

@@ -13,7 +13,7 @@ use super::{
     emit_tool_calls, malformed, new_part, nonempty, ByIndex, Emit, List, Text, ToolCallDelta,
 };
 use crate::error::{Error, Result};
-use crate::event::{ApiError, Event, Usage};
+use crate::event::{ApiError, Event, Usage, WebSource};
 use crate::sse::SseEvent;
 
 #[derive(Debug, Default)]
@@ -34,6 +34,8 @@ pub struct DashScopeDecoder {
     notice: Option<String>,
     /// A cumulative chunk did not extend the text: said once.
     warned: bool,
+    /// The web sources went out (they are sent once, however often they repeat).
+    sources_sent: bool,
 }
 
 /// Incremental or cumulative text, or not known yet (a replay without `--no-incremental`).
@@ -91,6 +93,27 @@ struct Output<'a> {
     text: Option<Text<'a>>,
     #[serde(borrow, default)]
     finish_reason: Option<Text<'a>>,
+    /// Web search (`search_options.enable_source`): the pages the answer drew on.
+    #[serde(borrow, default)]
+    search_info: Option<SearchInfo<'a>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct SearchInfo<'a> {
+    #[serde(borrow, default)]
+    search_results: Option<Vec<SearchResult<'a>>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct SearchResult<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(borrow, default)]
+    title: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    url: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    site_name: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -195,6 +218,21 @@ struct WireUsage {
     prompt_tokens_details: Option<Details>,
     #[serde(default)]
     output_tokens_details: Option<Details>,
+    #[serde(default)]
+    plugins: Option<Plugins>,
+}
+
+/// `usage.plugins.search.count`: web searches billed.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Plugins {
+    #[serde(default)]
+    search: Option<Counted>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Counted {
+    #[serde(default)]
+    count: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -268,6 +306,57 @@ impl<'a> Output<'a> {
                 b"finish_reason" => {
                     once(&mut seen, 4)?;
                     output.finish_reason = r.text()?;
+                }
+                b"search_info" => {
+                    once(&mut seen, 8)?;
+                    r.opt_into(&mut output.search_info, SearchInfo::read)?;
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })
+    }
+}
+
+impl<'a> SearchInfo<'a> {
+    fn read(r: &mut Reader<'a>, info: &mut Self) -> Option<()> {
+        let mut seen = 0;
+        r.object(|r, key| {
+            match key {
+                b"search_results" => {
+                    once(&mut seen, 1)?;
+                    info.search_results = r.opt(|r| {
+                        let mut list = Vec::new();
+                        r.array(|r| {
+                            let mut item = SearchResult::default();
+                            let mut seen = 0;
+                            r.object(|r, key| {
+                                match key {
+                                    b"index" => {
+                                        once(&mut seen, 1)?;
+                                        item.index = r.opt(Reader::u32)?;
+                                    }
+                                    b"title" => {
+                                        once(&mut seen, 2)?;
+                                        item.title = r.text()?;
+                                    }
+                                    b"url" => {
+                                        once(&mut seen, 4)?;
+                                        item.url = r.text()?;
+                                    }
+                                    b"site_name" => {
+                                        once(&mut seen, 8)?;
+                                        item.site_name = r.text()?;
+                                    }
+                                    _ => r.skip()?,
+                                }
+                                Some(())
+                            })?;
+                            list.push(item);
+                            Some(())
+                        })?;
+                        Some(list)
+                    })?;
                 }
                 _ => r.skip()?,
             }
@@ -369,6 +458,34 @@ impl WireUsage {
                     once(&mut seen, 16)?;
                     r.opt_into(&mut usage.output_tokens_details, Details::read)?;
                 }
+                b"plugins" => {
+                    once(&mut seen, 32)?;
+                    r.opt_into(&mut usage.plugins, |r, plugins: &mut Plugins| {
+                        let mut seen = 0;
+                        r.object(|r, key| {
+                            match key {
+                                b"search" => {
+                                    once(&mut seen, 1)?;
+                                    r.opt_into(&mut plugins.search, |r, c: &mut Counted| {
+                                        let mut seen = 0;
+                                        r.object(|r, key| {
+                                            match key {
+                                                b"count" => {
+                                                    once(&mut seen, 1)?;
+                                                    c.count = r.opt(Reader::u64)?;
+                                                }
+                                                _ => r.skip()?,
+                                            }
+                                            Some(())
+                                        })
+                                    })?;
+                                }
+                                _ => r.skip()?,
+                            }
+                            Some(())
+                        })
+                    })?;
+                }
                 _ => r.skip()?,
             }
             Some(())
@@ -411,6 +528,7 @@ impl From<WireUsage> for Usage {
                 .unwrap_or(u.input_tokens.saturating_add(u.output_tokens)),
             cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
             reasoning_tokens: u.output_tokens_details.and_then(|d| d.reasoning_tokens),
+            search_count: u.plugins.and_then(|p| p.search).and_then(|s| s.count),
         }
     }
 }
@@ -637,6 +755,23 @@ impl DashScopeDecoder {
         let Some(output) = &mut chunk.output else {
             return Ok(());
         };
+        if let Some(results) = output.search_info.take().and_then(|i| i.search_results) {
+            if !self.sources_sent && !results.is_empty() {
+                self.sources_sent = true;
+                emit(Event::Sources(
+                    results
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, r)| WebSource {
+                            index: r.index.unwrap_or(i as u32 + 1),
+                            title: r.title.map(|t| t.0.into_owned()).unwrap_or_default(),
+                            url: r.url.map(|t| t.0.into_owned()).unwrap_or_default(),
+                            site_name: r.site_name.map(|t| t.0.into_owned()).unwrap_or_default(),
+                        })
+                        .collect(),
+                ))?;
+            }
+        }
         for (pos, choice) in output.choices.iter_mut().flatten().enumerate() {
             let index = choice.index.unwrap_or(pos as u32);
             self.choices_seen |= choice_bit(index);

@@ -45,36 +45,35 @@ fn every_long_option_is_a_key_named_after_it() {
 fn a_new_flag_has_its_key_without_a_line_here() {
     let cmd = crate::cli::command()
         .arg(
-            Arg::new("thinking_budget")
-                .long("thinking-budget")
+            Arg::new("future_budget")
+                .long("future-budget")
                 .value_parser(value_parser!(u32)),
         )
         .arg(
-            Arg::new("search")
-                .long("search")
+            Arg::new("future_switch")
+                .long("future-switch")
                 .action(clap::ArgAction::SetTrue),
         );
     let keys = Keys::of(cmd);
     let f = file::parse(
-        "thinking_budget = 512\nsearch = true\n",
+        "future_budget = 512\nfuture_switch = true\n",
         Path::new("c.toml"),
         &keys,
         None,
     )
     .expect("new keys");
     assert_eq!(
-        f.top.get("thinking_budget").map(|e| &e.setting),
+        f.top.get("future_budget").map(|e| &e.setting),
         Some(&Setting::One("512".into()))
     );
     assert_eq!(
-        f.top.get("search").map(|e| &e.setting),
+        f.top.get("future_switch").map(|e| &e.setting),
         Some(&Setting::Bool(true))
     );
-    let e =
-        file::parse("thinking_budget = -1\n", Path::new("c.toml"), &keys, None).expect_err("u32");
+    let e = file::parse("future_budget = -1\n", Path::new("c.toml"), &keys, None).expect_err("u32");
     assert!(
         e.message
-            .starts_with("c.toml:1: thinking_budget: invalid value '-1'"),
+            .starts_with("c.toml:1: future_budget: invalid value '-1'"),
         "{}",
         e.message
     );

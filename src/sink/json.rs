@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{is_zero, write_all, Sink, Stats, ToolCall, ToolCalls};
 use crate::error::{Error, Result};
-use crate::event::{ApiError, Event, Usage};
+use crate::event::{ApiError, Event, Usage, WebSource};
 
 /// `s` as a JSON string, escaped exactly as serde_json escapes it: `"` and `\` with a
 /// backslash, `\b \f \n \r \t` by name, other control characters as `\u00xx`, all else as is.
@@ -69,6 +69,9 @@ pub(super) enum JsonEvent<'a> {
         calls: &'a [ToolCall],
     },
     Usage(&'a Usage),
+    Sources {
+        results: &'a [WebSource],
+    },
     Finish {
         #[serde(skip_serializing_if = "is_zero")]
         choice: u32,
@@ -126,7 +129,8 @@ impl<O: Write> JsonSink<O> {
         Ok(())
     }
 
-    pub fn into_inner(self) -> O {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> O {
         self.out
     }
 }
@@ -170,6 +174,7 @@ impl<O: Write> Sink for JsonSink<O> {
                 self.usage_written = true;
                 JsonEvent::Usage(u)
             }
+            Event::Sources(results) => JsonEvent::Sources { results },
             Event::Finish { choice, reason } => JsonEvent::Finish {
                 choice: *choice,
                 reason,

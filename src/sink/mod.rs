@@ -19,7 +19,7 @@ mod tool_calls;
 pub use json::JsonSink;
 pub use raw::RawSink;
 pub use session::Session;
-pub use text::TextSink;
+pub use text::{Render, TextSink};
 pub use tool_calls::{ToolCall, ToolCalls};
 
 use std::io::Write;
@@ -148,9 +148,25 @@ pub(crate) fn write_err(w: &mut dyn Write, buf: &mut Vec<u8>) -> Result<()> {
     }
 }
 
+/// `usage: input 26 (12 cached), output 87 (40 reasoning), total 113 tokens, 1 web search`:
+/// the parts in brackets and the searches only when the service reported them (and not zero:
+/// `--json` has the exact fields).
 pub fn usage_line(u: &Usage) -> String {
+    let cached = u
+        .cached_tokens
+        .filter(|&n| n > 0)
+        .map_or(String::new(), |n| format!(" ({n} cached)"));
+    let reasoning = u
+        .reasoning_tokens
+        .filter(|&n| n > 0)
+        .map_or(String::new(), |n| format!(" ({n} reasoning)"));
+    let searches = match u.search_count.filter(|&n| n > 0) {
+        Some(1) => ", 1 web search".to_owned(),
+        Some(n) => format!(", {n} web searches"),
+        None => String::new(),
+    };
     format!(
-        "usage: input {}, output {}, total {} tokens\n",
+        "usage: input {}{cached}, output {}{reasoning}, total {} tokens{searches}\n",
         u.input_tokens, u.output_tokens, u.total_tokens
     )
 }

@@ -7,7 +7,24 @@ use super::{
 };
 use crate::cli::Reasoning;
 use crate::error::{Error, Result};
-use crate::event::{Event, Usage};
+use crate::event::{Event, Usage, WebSource};
+use crate::render::extract::Extractor;
+use crate::render::Renderer;
+
+/// `[1] Title — URL`, on one line whatever the title holds.
+pub(crate) fn source_line(s: &WebSource) -> String {
+    let title: String = s
+        .title
+        .split(['\n', '\r', '\t'])
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (title.trim(), s.url.trim()) {
+        ("", url) => format!("[{}] {url}\n", s.index),
+        (title, "") => format!("[{}] {title}\n", s.index),
+        (title, url) => format!("[{}] {title} \u{2014} {url}\n", s.index),
+    }
+}
 
 /// Plain text: content to stdout, reasoning to stderr, the usage line on stderr at the end.
 pub struct TextSink<O: Write, E: Write> {
@@ -24,6 +41,18 @@ pub struct TextSink<O: Write, E: Write> {
     in_reasoning: bool,
     reasoning_shown: bool,
     tool_calls: ToolCalls,
+    /// Web sources, listed after the answer.
+    sources: Vec<WebSource>,
+    render: Render,
+}
+
+/// What text mode does to the text besides writing it: markdown rendering (stdout, stderr) or
+/// extracting a code block (stdout). Nothing by default.
+#[derive(Default)]
+pub struct Render {
+    pub out: Option<Renderer>,
+    pub err: Option<Renderer>,
+    pub extract: Option<Extractor>,
 }
 
 impl<O: Write, E: Write> TextSink<O, E> {
@@ -40,6 +69,51 @@ impl<O: Write, E: Write> TextSink<O, E> {
             in_reasoning: false,
             reasoning_shown: false,
             tool_calls: ToolCalls::default(),
+            sources: Vec::new(),
+            render: Render::default(),
+        }
+    }
+
+    pub fn with_render(mut self, render: Render) -> Self {
+        self.render = render;
+        self
+    }
+
+    /// The answer's text: rendered, extracted, or as it came.
+    fn content(&mut self, s: &str) {
+        let Some(&last) = s.as_bytes().last() else {
+            return;
+        };
+        if let Some(x) = &mut self.render.extract {
+            x.push(s, &mut self.out_buf);
+            return;
+        }
+        match &mut self.render.out {
+            Some(r) => r.push(s, &mut self.out_buf),
+            None => return self.out_text(s),
+        }
+        self.out_at_line_start = last == b'\n';
+    }
+
+    /// The text is complete (`abort`: cut short): write what the renderers hold.
+    fn end_render(&mut self, abort: bool) {
+        if let Some(x) = &mut self.render.extract {
+            x.finish(&mut self.out_buf);
+            if !abort && !x.found() && !self.style.quiet {
+                self.err_line("qstream: no fenced code block in the answer\n");
+            }
+        }
+        for (r, buf) in [
+            (&mut self.render.out, &mut self.out_buf),
+            (&mut self.render.err, &mut self.err_buf),
+        ] {
+            if let Some(r) = r {
+                if abort {
+                    r.abort(buf);
+                } else {
+                    r.finish(buf);
+                }
+            }
         }
     }
 
@@ -98,7 +172,10 @@ impl<O: Write, E: Write> TextSink<O, E> {
                 if !self.reasoning_shown && self.style.terminal {
                     self.header("thinking");
                 }
-                if self.style.color {
+                if let Some(r) = &mut self.render.err {
+                    r.push(text, &mut self.err_buf);
+                    self.err_at_line_start = text.ends_with('\n');
+                } else if self.style.color {
                     self.err_buf.extend_from_slice(DIM.as_bytes());
                     self.err_text(text);
                     self.err_buf.extend_from_slice(RESET.as_bytes());
@@ -133,6 +210,9 @@ impl<O: Write, E: Write> TextSink<O, E> {
                 self.out_text(close);
             }
             _ => {
+                if let Some(r) = &mut self.render.err {
+                    r.finish(&mut self.err_buf);
+                }
                 if self.style.terminal {
                     if !self.err_at_line_start {
                         self.err_text("\n");
@@ -145,7 +225,8 @@ impl<O: Write, E: Write> TextSink<O, E> {
         }
     }
 
-    pub fn into_inner(self) -> (O, E) {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> (O, E) {
         (self.out, self.err)
     }
 }
@@ -155,7 +236,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
         match event {
             Event::Content { choice: 0, text } => {
                 self.end_reasoning();
-                self.out_text(&text);
+                self.content(&text);
             }
             Event::Reasoning { choice: 0, text } => self.reasoning(&text),
             Event::ToolCall { choice: 0, .. } => {
@@ -163,6 +244,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                 self.tool_calls.add(&event);
             }
             Event::Usage(u) => self.usage = Some(u),
+            Event::Sources(s) => self.sources = s,
             _ => {}
         }
         Ok(())
@@ -175,6 +257,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
 
     fn finish(&mut self) -> Result<()> {
         self.end_reasoning();
+        self.end_render(false);
         if !self.tool_calls.is_empty() {
             if !self.out_at_line_start {
                 self.out_text("\n");
@@ -184,6 +267,18 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
                     .map_err(|e| Error::internal(format!("cannot encode a tool call: {e}")))?;
                 self.out_text(&line);
                 self.out_text("\n");
+            }
+        }
+        if !self.sources.is_empty() && self.render.extract.is_none() {
+            self.out_text(if self.out_at_line_start { "\n" } else { "\n\n" });
+            for source in std::mem::take(&mut self.sources) {
+                let line = source_line(&source);
+                if self.style.terminal {
+                    super::sanitize::push(&mut self.out_buf, &line);
+                } else {
+                    self.out_buf.extend_from_slice(line.as_bytes());
+                }
+                self.out_at_line_start = true;
             }
         }
         if self.style.terminal && !self.out_at_line_start {
@@ -198,6 +293,7 @@ impl<O: Write, E: Write> Sink for TextSink<O, E> {
     }
 
     fn fail(&mut self, error: &Error, usage: Option<Usage>) -> Result<()> {
+        self.end_render(true);
         if self.style.terminal && !self.out_at_line_start {
             self.out_text("\n");
         }
