@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Attach an image: a URL, or a local file sent inline (repeatable)')
             [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Attach audio: a URL, or a local file sent inline (repeatable)')
             [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Attach a video: a URL, or a local file sent inline (repeatable)')
+            [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Continue the conversation with this id (a unique prefix is enough)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]')
             [CompletionResult]::new('--thinking-budget', '--thinking-budget', [CompletionResultType]::ParameterName, 'Most reasoning tokens (thinking_budget, a positive integer); implies --thinking')
@@ -68,6 +69,8 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Never read stdin, even when it is not a terminal (for loops that read a list from it)')
             [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Never read stdin, even when it is not a terminal (for loops that read a list from it)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the latest conversation in the log: its earlier turns are sent first')
             [CompletionResult]::new('--thinking', '--thinking', [CompletionResultType]::ParameterName, 'Ask for the model''s reasoning (enable_thinking: true)')
             [CompletionResult]::new('--no-thinking', '--no-thinking', [CompletionResultType]::ParameterName, 'Ask for no reasoning (enable_thinking: false)')
             [CompletionResult]::new('--search', '--search', [CompletionResultType]::ParameterName, 'Let the model search the web (enable_search: true; billed per search)')
@@ -83,6 +86,8 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--extract', '--extract', [CompletionResultType]::ParameterName, 'Write only the contents of the first fenced code block, each line as it completes')
             [CompletionResult]::new('--extract-last', '--extract-last', [CompletionResultType]::ParameterName, 'Write only the contents of the last fenced code block, when the answer ends')
             [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'At the end, print time to first token, total time, deltas, tokens/s and request_id')
+            [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Keep a record in the log: the default, to undo a config file''s `log = false`')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the request as a curl command and exit without sending it')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow plain http:// to hosts other than loopback')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -90,6 +95,8 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the settings in effect, the config file''s path, its roles or its profiles')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
             break
         }
         'qstream;config' {
@@ -137,6 +144,182 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             break
         }
         'qstream;config;profiles' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Only this conversation (a unique prefix of its id is enough)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only exchanges with this status')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per exchange, one a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            break
+        }
+        'qstream;logs' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many exchanges to list (the latest)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'Full-text search over prompts and answers (every word must appear)')
+            [CompletionResult]::new('--cid', '--cid', [CompletionResultType]::ParameterName, 'Only this conversation (a unique prefix of its id is enough)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only exchanges with this status')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per exchange, one a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One exchange, or a whole conversation: prompts and answers')
+            [CompletionResult]::new('last', 'last', [CompletionResultType]::ParameterValue, 'The last answer''s content, exactly as it was streamed to stdout')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'A conversation as a --messages JSON array')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Tokens by day (UTC) and model')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an exchange, or a whole conversation')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the log database')
+            break
+        }
+        'qstream;log;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;last' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;last' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;usage' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per day and model')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;usage' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per day and model')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;rm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;rm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;log;path' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;logs;path' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
             [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')

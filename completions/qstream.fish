@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qstream_global_optspecs
-    string join \n n/no-stdin s/system= messages= image= audio= video= m/model= thinking no-thinking thinking-budget= temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= search search-strategy= force-search sources json-object schema= tools= tool-choice= o/param= protocol= region= native-endpoint= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= render= x/extract extract-last color= stats dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
+    string join \n n/no-stdin s/system= messages= image= audio= video= c/continue cid= m/model= thinking no-thinking thinking-budget= temperature= top-p= top-k= max-tokens= seed= stop= presence-penalty= search search-strategy= force-search sources json-object schema= tools= tool-choice= o/param= protocol= region= native-endpoint= base-url= no-incremental json raw replay= record= q/quiet audio-out= voice= reasoning= render= x/extract extract-last color= stats no-log log dry-run connect-timeout= timeout= max-time= retries= H/header= workspace= allow-insecure-http config= P/profile= r/role= h/help V/version
 end
 
 function __fish_qstream_needs_command
@@ -29,6 +29,7 @@ complete -c qstream -n "__fish_qstream_needs_command" -l messages -d 'Earlier tu
 complete -c qstream -n "__fish_qstream_needs_command" -l image -d 'Attach an image: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l audio -d 'Attach audio: a URL, or a local file sent inline (repeatable)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l video -d 'Attach a video: a URL, or a local file sent inline (repeatable)' -r
+complete -c qstream -n "__fish_qstream_needs_command" -l cid -d 'Continue the conversation with this id (a unique prefix is enough)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s m -l model -d 'Model name [env: QSTREAM_MODEL] [default: qwen-plus]' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l thinking-budget -d 'Most reasoning tokens (thinking_budget, a positive integer); implies --thinking' -r
 complete -c qstream -n "__fish_qstream_needs_command" -l temperature -d 'Sampling temperature' -r
@@ -80,6 +81,7 @@ complete -c qstream -n "__fish_qstream_needs_command" -l config -d 'The config f
 complete -c qstream -n "__fish_qstream_needs_command" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_needs_command" -s n -l no-stdin -d 'Never read stdin, even when it is not a terminal (for loops that read a list from it)'
+complete -c qstream -n "__fish_qstream_needs_command" -s c -l continue -d 'Continue the latest conversation in the log: its earlier turns are sent first'
 complete -c qstream -n "__fish_qstream_needs_command" -l thinking -d 'Ask for the model\'s reasoning (enable_thinking: true)'
 complete -c qstream -n "__fish_qstream_needs_command" -l no-thinking -d 'Ask for no reasoning (enable_thinking: false)'
 complete -c qstream -n "__fish_qstream_needs_command" -l search -d 'Let the model search the web (enable_search: true; billed per search)'
@@ -93,11 +95,15 @@ complete -c qstream -n "__fish_qstream_needs_command" -s q -l quiet -d 'Nothing 
 complete -c qstream -n "__fish_qstream_needs_command" -s x -l extract -d 'Write only the contents of the first fenced code block, each line as it completes'
 complete -c qstream -n "__fish_qstream_needs_command" -l extract-last -d 'Write only the contents of the last fenced code block, when the answer ends'
 complete -c qstream -n "__fish_qstream_needs_command" -l stats -d 'At the end, print time to first token, total time, deltas, tokens/s and request_id'
+complete -c qstream -n "__fish_qstream_needs_command" -l no-log -d 'Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)'
+complete -c qstream -n "__fish_qstream_needs_command" -l log -d 'Keep a record in the log: the default, to undo a config file\'s `log = false`'
 complete -c qstream -n "__fish_qstream_needs_command" -l dry-run -d 'Print the request as a curl command and exit without sending it'
 complete -c qstream -n "__fish_qstream_needs_command" -l allow-insecure-http -d 'Allow plain http:// to hosts other than loopback'
 complete -c qstream -n "__fish_qstream_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qstream -n "__fish_qstream_needs_command" -s V -l version -d 'Print version'
 complete -c qstream -n "__fish_qstream_needs_command" -a "config" -d 'Show the settings in effect, the config file\'s path, its roles or its profiles'
+complete -c qstream -n "__fish_qstream_needs_command" -a "log" -d 'List, search, show and export the exchanges kept in the local log'
+complete -c qstream -n "__fish_qstream_needs_command" -a "logs" -d 'List, search, show and export the exchanges kept in the local log'
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
@@ -122,3 +128,97 @@ complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and __fish_seen_subcommand_from profiles" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s n -l count -d 'How many exchanges to list (the latest)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s q -l query -d 'Full-text search over prompts and answers (every word must appear)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l cid -d 'Only this conversation (a unique prefix of its id is enough)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s m -l model -d 'Only this model' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l status -d 'Only exchanges with this status' -r -f -a "ok\t''
+error\t''
+interrupted\t''
+truncated\t''
+running\t''"
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -l json -d 'One JSON object per exchange, one a line'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "export" -d 'A conversation as a --messages JSON array'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "usage" -d 'Tokens by day (UTC) and model'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "path" -d 'Print the path of the log database'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from show" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from show" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from show" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from last" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from last" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from last" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from last" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from export" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from export" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from export" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -l json -d 'One JSON object per day and model'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from usage" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from rm" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from rm" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from rm" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from path" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand log; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s n -l count -d 'How many exchanges to list (the latest)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s q -l query -d 'Full-text search over prompts and answers (every word must appear)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l cid -d 'Only this conversation (a unique prefix of its id is enough)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s m -l model -d 'Only this model' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l status -d 'Only exchanges with this status' -r -f -a "ok\t''
+error\t''
+interrupted\t''
+truncated\t''
+running\t''"
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -l json -d 'One JSON object per exchange, one a line'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "show" -d 'One exchange, or a whole conversation: prompts and answers'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "last" -d 'The last answer\'s content, exactly as it was streamed to stdout'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "export" -d 'A conversation as a --messages JSON array'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "usage" -d 'Tokens by day (UTC) and model'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "rm" -d 'Remove an exchange, or a whole conversation'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and not __fish_seen_subcommand_from show last export usage rm path" -f -a "path" -d 'Print the path of the log database'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from show" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from show" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from show" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from last" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from last" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from last" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from last" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from export" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from export" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from export" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -l since -d 'Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -l json -d 'One JSON object per day and model'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from usage" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from rm" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from rm" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from rm" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'

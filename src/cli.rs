@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 const INPUT: &str = "Input";
 const MODEL: &str = "Model";
@@ -177,6 +177,23 @@ pub struct Cli {
     #[arg(skip)]
     pub media: Vec<(MediaKind, String)>,
 
+    /// Continue the latest conversation in the log: its earlier turns are sent first
+    #[arg(short = 'c', long = "continue", conflicts_with_all = ["messages", "cid"], help_heading = INPUT)]
+    pub continue_: bool,
+
+    /// Continue the conversation with this id (a unique prefix is enough)
+    #[arg(long, value_name = "ID", conflicts_with = "messages", help_heading = INPUT)]
+    pub cid: Option<String>,
+
+    /// Earlier turns of a continued conversation, sent before the prompt (filled by the log)
+    #[arg(skip)]
+    pub history: Vec<serde_json::Value>,
+
+    /// The options given on the command line itself (not by the environment or a default),
+    /// for what a continued conversation carries over (filled by `parse`)
+    #[arg(skip)]
+    pub explicit: Vec<&'static str>,
+
     /// Model name [env: QSTREAM_MODEL] [default: qwen-plus]
     #[arg(short = 'm', long, value_name = "MODEL", help_heading = MODEL)]
     pub model: Option<String>,
@@ -333,6 +350,14 @@ pub struct Cli {
     #[arg(long, help_heading = OUTPUT)]
     pub stats: bool,
 
+    /// Keep no record of this exchange in the log (env QSTREAM_NO_LOG=1; config `log = false`)
+    #[arg(long, overrides_with = "log", help_heading = OUTPUT)]
+    pub no_log: bool,
+
+    /// Keep a record in the log: the default, to undo a config file's `log = false`
+    #[arg(long, overrides_with = "no_log", help_heading = OUTPUT)]
+    pub log: bool,
+
     /// Print the request as a curl command and exit without sending it
     #[arg(long, help_heading = OUTPUT)]
     pub dry_run: bool,
@@ -407,6 +432,9 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// List, search, show and export the exchanges kept in the local log
+    #[command(visible_alias = "logs")]
+    Log(LogArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
@@ -419,6 +447,74 @@ pub enum ConfigAction {
     Roles,
     /// List the profiles the config file defines
     Profiles,
+}
+
+/// `qstream log`: with no action, the latest exchanges.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(args_conflicts_with_subcommands = true, args_override_self = true)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub action: Option<LogAction>,
+
+    /// How many exchanges to list (the latest)
+    #[arg(short = 'n', long = "count", value_name = "N", default_value = "10")]
+    pub count: usize,
+
+    /// Full-text search over prompts and answers (every word must appear)
+    #[arg(short = 'q', long = "query", value_name = "TEXT")]
+    pub query: Option<String>,
+
+    /// Only this conversation (a unique prefix of its id is enough)
+    #[arg(long, value_name = "ID")]
+    pub cid: Option<String>,
+
+    /// Only this model
+    #[arg(short = 'm', long, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Only exchanges with this status
+    #[arg(long, value_name = "STATUS", value_parser = ["ok", "error", "interrupted", "truncated", "running"])]
+    pub status: Option<String>,
+
+    /// Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// One JSON object per exchange, one a line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum LogAction {
+    /// One exchange, or a whole conversation: prompts and answers
+    Show {
+        /// An exchange or conversation id (a unique prefix is enough)
+        id: String,
+    },
+    /// The last answer's content, exactly as it was streamed to stdout
+    Last,
+    /// A conversation as a --messages JSON array
+    Export {
+        /// A conversation id (a unique prefix is enough)
+        cid: String,
+    },
+    /// Tokens by day (UTC) and model
+    Usage {
+        /// Only exchanges since then: 30m, 2h, 3d, 1w, or a day (2026-11-01, UTC)
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// One JSON object per day and model
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an exchange, or a whole conversation
+    Rm {
+        /// An exchange or conversation id (a unique prefix is enough)
+        id: String,
+    },
+    /// Print the path of the log database
+    Path,
 }
 
 /// The clap command, for the man page and completions.
@@ -480,5 +576,9 @@ pub fn from_matches(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
     }
     media.sort_by_key(|(i, _, _)| *i);
     cli.media = media.into_iter().map(|(_, k, v)| (k, v)).collect();
+    cli.explicit = ["model", "protocol", "system"]
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .collect();
     Ok(cli)
 }

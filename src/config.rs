@@ -297,6 +297,8 @@ impl Config {
         if let Some(system) = &cli.system {
             messages.push(serde_json::json!({"role": "system", "content": system}));
         }
+        // A continued conversation: its earlier turns come before this one.
+        messages.extend(cli.history.iter().cloned());
         // Stdin is moved, never copied: it may be large.
         let (messages_stdin, stdin_for_prompt) = if cli.messages.as_deref() == Some(Path::new("-"))
         {

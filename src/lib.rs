@@ -35,6 +35,7 @@ pub mod settings;
 pub mod sink;
 pub mod sse;
 mod stdin;
+pub mod store;
 pub mod structured;
 pub mod transport;
 mod unstreamed;
@@ -76,8 +77,18 @@ pub fn main_with_args(cli: Cli) -> u8 {
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let terminals = sink::stdio::init();
+    let continued = store::record::continuation(cli, env)?;
+    let (cli, cid) = match &continued {
+        Some((cli, cid)) => (cli, Some(cid.clone())),
+        None => (cli, None),
+    };
     let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
     let config = Config::from_cli(&cli, env, stdin)?;
+    if cid.is_some() && config.prompt_index.is_none() && config.replay.is_none() {
+        return Err(Error::usage(
+            "a continued conversation needs a prompt: give one as arguments or on stdin",
+        ));
+    }
     if config.dry_run {
         let request = request::build(&config);
         if !config.quiet {
@@ -124,7 +135,10 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let mut sink = make_sink(&config, terminals).with_wav(wav);
+    let log = store::record::log_path(&cli, env);
+    let mut sink = make_sink(&config, terminals)
+        .with_wav(wav)
+        .with_transcript(log.is_some());
     for w in &config.warnings {
         sink.notice(w);
     }
@@ -140,7 +154,13 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         }),
     };
     let mut decoder = Decoder::with_output(protocol, incremental);
+    let recorder = log.map(|path| {
+        let row = store::record::new_exchange(&cli, &config, cid);
+        store::record::Recorder::start(path, row, env, config.quiet)
+    });
+    let mut opened = false;
     let result = open(&config, source, &mut sink, cancel).and_then(|(body, id, origin)| {
+        opened = true;
         sink.set_request_id(id);
         stream(
             body,
@@ -153,7 +173,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         )
     });
     sink.set_request_id(decoder.request_id().map(String::from));
-    match result {
+    let end = match result {
         Ok(()) => sink.finish(),
         Err(e) => {
             let mut e = explain::teach(e, &config);
@@ -163,12 +183,25 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
                 }
             }
             if e.is_quiet() {
-                return Err(e);
+                Err(e)
+            } else {
+                sink.fail(&e, decoder.usage()).and(Err(e))
             }
-            sink.fail(&e, decoder.usage())?;
-            Err(e)
+        }
+    };
+    if let Some(recorder) = recorder {
+        let outcome = store::record::outcome(
+            &end,
+            opened,
+            sink.take_transcript(),
+            sink.request_id().map(String::from),
+            sink.time_to_first_delta(),
+        );
+        if let Some(warning) = recorder.finish(outcome) {
+            sink::stdio::line(&warning);
         }
     }
+    end
 }
 
 /// No output may overwrite an input or another output (before either is opened to write).

@@ -15,17 +15,25 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit.code());
         }
     };
-    match settings.cli.command {
-        Some(Command::Config { action }) => {
-            match qstream::commands::config::run(action, &settings, &ProcessEnv) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) if e.is_quiet() => ExitCode::SUCCESS,
-                Err(e) => {
-                    qstream::sink::stdio::line(&format!("qstream: {e}"));
-                    ExitCode::from(e.exit.code())
-                }
-            }
-        }
+    match &settings.cli.command {
+        Some(Command::Config { action }) => report(qstream::commands::config::run(
+            *action,
+            &settings,
+            &ProcessEnv,
+        )),
+        Some(Command::Log(args)) => report(qstream::commands::log::run(args, &ProcessEnv)),
         None => ExitCode::from(qstream::main_with_args(settings.cli)),
+    }
+}
+
+/// A subcommand's exit: its error on one stderr line.
+fn report(result: qstream::error::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_quiet() => ExitCode::SUCCESS,
+        Err(e) => {
+            qstream::sink::stdio::line(&format!("qstream: {e}"));
+            ExitCode::from(e.exit.code())
+        }
     }
 }

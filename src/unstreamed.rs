@@ -7,9 +7,10 @@ use crate::sink::Sink;
 use crate::sse::SseEvent;
 use crate::Origin;
 
-/// How much of a body without events is kept to say what it was (a whole answer is one
-/// JSON object; the SSE decoder refuses longer lines anyway).
-pub(crate) const HEAD_MAX: usize = crate::sse::DEFAULT_MAX_LINE;
+/// How much of a body without events is kept to say what it was: a whole answer is one JSON
+/// object, and 4 MiB of it is far more than any answer (a longer body is named by an excerpt).
+/// Kept small beside the SSE decoder's own line buffer: memory stays bounded.
+pub(crate) const HEAD_MAX: usize = 4 << 20;
 
 /// The whole body (`head`: its first `HEAD_MAX` bytes) had no event: print it as if it had
 /// been streamed when it is a whole answer, fail with its error when it is one, else say

@@ -36,6 +36,11 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
         "The first of the proxy variables that is set (either case) carries every request except to loopback hosts, which are always reached directly; it may be an http://, https:// or socks4/socks4a/socks5/socks5h:// URL, and one that cannot be used is an error (exit 2). NO_PROXY lists hosts reached directly, each with the names under it (comma-separated; * for all).",
     ),
+    (
+        "QSTREAM_LOG_DB",
+        "The log database (default $XDG_DATA_HOME/qstream/log.db, else ~/.local/share/qstream/log.db).",
+    ),
+    ("QSTREAM_NO_LOG", "1 keeps no log of the run, as --no-log does."),
     ("NO_COLOR", "When set and not empty, no colour (unless --color always), and --render auto writes the answer as it came."),
     (
         "CLICOLOR_FORCE",
@@ -132,6 +137,14 @@ const EXAMPLES: &[(&str, &str)] = &[
         "qstream -- config my router",
         "A prompt whose first word names a subcommand goes after --.",
     ),
+    (
+        "qstream -c \"and in French?\"",
+        "Continue the latest conversation kept in the log.",
+    ),
+    (
+        "qstream log -q otters; qstream log last | pbcopy",
+        "Search the log; copy the last answer, byte for byte.",
+    ),
 ];
 
 const FILES: &[(&str, &str)] = &[
@@ -146,6 +159,10 @@ const FILES: &[(&str, &str)] = &[
 [roles.NAME] (system, a prompt template with {input} for stdin and {prompt} for the words), \
 default_profile. Precedence: flags, then environment, then the role, then the profile, then the \
 top level, then the built-in defaults.",
+    ),
+    (
+        "~/.local/share/qstream/log.db",
+        "The log of every exchange (SQLite; see qstream log --help), unless QSTREAM_LOG_DB or XDG_DATA_HOME says otherwise.",
     ),
 ];
 

@@ -1,3 +1,4 @@
 //! The front doors besides the bare prompt (DESIGN §8): each a clap subcommand.
 
 pub mod config;
+pub mod log;

@@ -17,7 +17,16 @@ use toml::Spanned;
 use crate::error::{Error, Result};
 
 /// Options that choose the settings rather than being one: the file cannot set them.
-const NOT_KEYS: &[&str] = &["help", "version", "config", "profile", "role"];
+/// Per-run choices, not settings: continuing a conversation (`-c`, `--cid`) among them.
+const NOT_KEYS: &[&str] = &[
+    "help",
+    "version",
+    "config",
+    "profile",
+    "role",
+    "continue_",
+    "cid",
+];
 
 /// Repeatable options written as tables: `[params]` is `-o KEY=VALUE`, `[headers]` is
 /// `-H 'Name: value'`. The separator joins a table entry back into the flag's form.

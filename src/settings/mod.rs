@@ -161,6 +161,15 @@ where
         .try_get_matches_from(full)
         .map_err(Failure::Args)?;
     let mut cli = crate::cli::from_matches(&matches).map_err(Failure::Args)?;
+    // What a continued conversation must not override: what the user's own command line or
+    // the chosen role says (the file's defaults are parsed as arguments too, so ask `first`).
+    cli.explicit.retain(|id| {
+        first.value_source(id) == Some(ValueSource::CommandLine)
+            || merged
+                .values
+                .get(*id)
+                .is_some_and(|(_, origin)| matches!(origin, Origin::Role { .. }))
+    });
 
     if let Some(f) = &file {
         cli.template = role

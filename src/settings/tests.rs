@@ -20,7 +20,18 @@ fn every_long_option_is_a_key_named_after_it() {
     for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();
         let Some(long) = arg.get_long() else { continue };
-        if ["help", "version", "config", "profile", "role"].contains(&id) {
+        // Not settings: the file's own options, and continuing a conversation (a run's choice).
+        if [
+            "help",
+            "version",
+            "config",
+            "profile",
+            "role",
+            "continue_",
+            "cid",
+        ]
+        .contains(&id)
+        {
             assert!(keys.canonical(id).is_none(), "{id} must not be a key");
             continue;
         }

@@ -15,12 +15,14 @@ mod session;
 pub mod stdio;
 mod text;
 mod tool_calls;
+mod transcript;
 
 pub use json::JsonSink;
 pub use raw::RawSink;
 pub use session::Session;
 pub use text::{Render, TextSink};
 pub use tool_calls::{ToolCall, ToolCalls};
+pub use transcript::Transcript;
 
 use std::io::Write;
 

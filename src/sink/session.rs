@@ -61,6 +61,8 @@ pub struct Session {
     wav: Option<crate::wav::WavWriter>,
     audio_count: crate::media::Base64Decoder,
     scratch: Vec<u8>,
+    /// The answer kept for the log, when it is on.
+    transcript: Option<super::Transcript>,
     /// Tails held back because they could be the start of the key, by stream.
     held: Vec<(Stream, Redactor)>,
 }
@@ -95,8 +97,24 @@ impl Session {
             wav: None,
             audio_count: Default::default(),
             scratch: Vec::new(),
+            transcript: None,
             held: Vec::new(),
         }
+    }
+    /// Keep the answer for the log.
+    pub fn with_transcript(mut self, keep: bool) -> Self {
+        self.transcript = keep.then(Default::default);
+        self
+    }
+
+    /// The answer kept so far (see `with_transcript`).
+    pub fn take_transcript(&mut self) -> Option<super::Transcript> {
+        self.transcript.take()
+    }
+
+    /// When the first delta came, measured from the start of the session.
+    pub fn time_to_first_delta(&self) -> Option<std::time::Duration> {
+        self.first_delta.map(|t| t - self.start)
     }
 
     /// Whether the stream arrives in real time (a replay does not): only then is a rate given.
@@ -258,6 +276,9 @@ impl Session {
 
 impl Sink for Session {
     fn event(&mut self, event: Event<'_>) -> Result<()> {
+        if let Some(t) = self.transcript.as_mut() {
+            t.event(&event);
+        }
         if event.is_delta() {
             if self.first_delta.is_none() {
                 self.first_delta = Some(std::time::Instant::now());

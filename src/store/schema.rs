@@ -1,0 +1,108 @@
+//! The log's schema, versioned with `PRAGMA user_version`, and the migrations between versions.
+//!
+//! Version 1 was the first shape of the `exchanges` table: no attachments, no cached or reasoning
+//! token counts, no clipping flag and no full-text index. Version 2 (current) adds them. Every
+//! migration runs in one transaction, so a database is at one version or the next, never between.
+
+use rusqlite::{Connection, Transaction};
+
+use super::{Result, StoreError};
+
+/// The version this build writes.
+pub const CURRENT: i64 = 2;
+
+/// Version 1, kept to create old databases in tests and to document what a migration starts
+/// from.
+pub const V1: &str = "
+CREATE TABLE exchanges (
+    id            TEXT PRIMARY KEY,
+    cid           TEXT NOT NULL,
+    started_at    INTEGER NOT NULL,
+    ended_at      INTEGER,
+    model         TEXT NOT NULL,
+    protocol      TEXT NOT NULL,
+    region        TEXT,
+    base_url      TEXT NOT NULL,
+    system        TEXT,
+    prompt        TEXT,
+    messages      TEXT NOT NULL,
+    params        TEXT NOT NULL,
+    content       TEXT NOT NULL DEFAULT '',
+    reasoning     TEXT NOT NULL DEFAULT '',
+    tool_calls    TEXT,
+    sources       TEXT,
+    finish_reason TEXT,
+    input_tokens  INTEGER,
+    output_tokens INTEGER,
+    total_tokens  INTEGER,
+    request_id    TEXT,
+    ttft_ms       REAL,
+    duration_ms   REAL,
+    status        TEXT NOT NULL,
+    error         TEXT,
+    exit_code     INTEGER
+);
+CREATE INDEX exchanges_cid ON exchanges (cid, id);
+CREATE INDEX exchanges_started ON exchanges (started_at);
+";
+
+/// From version 1 to 2.
+const V1_TO_V2: &str = "
+ALTER TABLE exchanges ADD COLUMN media TEXT;
+ALTER TABLE exchanges ADD COLUMN cached_tokens INTEGER;
+ALTER TABLE exchanges ADD COLUMN reasoning_tokens INTEGER;
+ALTER TABLE exchanges ADD COLUMN clipped INTEGER NOT NULL DEFAULT 0;
+CREATE VIRTUAL TABLE exchanges_fts USING fts5 (
+    prompt, content, content = 'exchanges', content_rowid = 'rowid'
+);
+CREATE TRIGGER exchanges_fts_insert AFTER INSERT ON exchanges BEGIN
+    INSERT INTO exchanges_fts (rowid, prompt, content) VALUES (new.rowid, new.prompt, new.content);
+END;
+CREATE TRIGGER exchanges_fts_delete AFTER DELETE ON exchanges BEGIN
+    INSERT INTO exchanges_fts (exchanges_fts, rowid, prompt, content)
+        VALUES ('delete', old.rowid, old.prompt, old.content);
+END;
+CREATE TRIGGER exchanges_fts_update AFTER UPDATE OF prompt, content ON exchanges BEGIN
+    INSERT INTO exchanges_fts (exchanges_fts, rowid, prompt, content)
+        VALUES ('delete', old.rowid, old.prompt, old.content);
+    INSERT INTO exchanges_fts (rowid, prompt, content) VALUES (new.rowid, new.prompt, new.content);
+END;
+INSERT INTO exchanges_fts (exchanges_fts) VALUES ('rebuild');
+";
+
+/// Each step: the SQL that takes version `i + 1` to `i + 2`.
+const STEPS: [&str; 1] = [V1_TO_V2];
+
+/// Bring the database to [`CURRENT`]: create it when empty, else run the missing steps.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == CURRENT {
+        return Ok(());
+    }
+    if version > CURRENT {
+        return Err(StoreError(format!(
+            "the database is at schema version {version}, newer than this qstream's {CURRENT}"
+        )));
+    }
+    // IMMEDIATE: take the write lock first, so two processes don't both create the schema.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 {
+        tx.execute_batch(V1)?;
+        run_steps(&tx, 1)?;
+    } else if version < CURRENT {
+        run_steps(&tx, version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn run_steps(tx: &Transaction<'_>, from: i64) -> rusqlite::Result<()> {
+    for (i, step) in STEPS.iter().enumerate() {
+        let target = i as i64 + 2;
+        if target > from {
+            tx.execute_batch(step)?;
+        }
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {CURRENT}"))
+}
