@@ -289,7 +289,7 @@ fn open(
 /// applies them (anstyle-query): `NO_COLOR` (set, non-empty) turns it off, `CLICOLOR_FORCE`
 /// (not `0`) on even in a pipe, `CLICOLOR=0` off; otherwise a terminal whose `TERM` is set
 /// and not `dumb` (or `CLICOLOR=1`, or a CI) gets colour.
-fn colour(choice: cli::Color, err_tty: bool) -> bool {
+pub(crate) fn colour(choice: cli::Color, err_tty: bool) -> bool {
     match choice {
         cli::Color::Always => true,
         cli::Color::Never => false,
