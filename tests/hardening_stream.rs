@@ -12,19 +12,11 @@ use common::{fixture, qstream, run, run_with_timeout, temp_dir, Output, Reply, S
 const KEY: &str = "sk-SECRET-canary-5678";
 
 fn compat(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .arg("--base-url")
-        .arg(format!("{}/compatible-mode/v1", server.url()));
-    cmd
+    common::compat_with_key(server, KEY)
 }
 
 fn native(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .args(["--protocol", "dashscope", "--base-url"])
-        .arg(format!("{}/api/v1", server.url()));
-    cmd
+    common::native_with_key(server, KEY)
 }
 
 fn show(out: &Output) -> String {

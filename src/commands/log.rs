@@ -255,17 +255,17 @@ fn short(id: &str) -> &str {
     id.get(..SHORT_ID).unwrap_or(id)
 }
 
+/// The width of the MODEL column: the longest name, at least the heading's.
+fn model_width<'a>(models: impl Iterator<Item = &'a str>) -> usize {
+    models.map(|m| m.chars().count()).max().unwrap_or(0).max(5)
+}
+
 fn table(rows: &[Exchange], out: &mut String) {
     use std::fmt::Write as _;
     if rows.is_empty() {
         return;
     }
-    let model_w = rows
-        .iter()
-        .map(|r| r.model.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let model_w = model_width(rows.iter().map(|r| r.model.as_str()));
     let _ = writeln!(
         out,
         "{:<16}  {:<12}  {:<12}  {:<model_w$}  {:<11}  {:>7}  PROMPT",
@@ -348,12 +348,7 @@ fn usage(rows: &[queries::UsageRow], json: bool, out: &mut String) -> Result<()>
     if rows.is_empty() {
         return Ok(());
     }
-    let model_w = rows
-        .iter()
-        .map(|r| r.model.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let model_w = model_width(rows.iter().map(|r| r.model.as_str()));
     let _ = writeln!(
         out,
         "{:<10}  {:<model_w$}  {:>9}  {:>12}  {:>12}  {:>12}",

@@ -608,6 +608,24 @@ pub fn qstream() -> Command {
     cmd
 }
 
+/// The binary against `server` over the compatible protocol, with `key` as the API key.
+pub fn compat_with_key(server: &Server, key: &str) -> Command {
+    let mut cmd = qstream();
+    cmd.env("DASHSCOPE_API_KEY", key)
+        .arg("--base-url")
+        .arg(format!("{}/compatible-mode/v1", server.url()));
+    cmd
+}
+
+/// The binary against `server` over the DashScope-native protocol, with `key` as the API key.
+pub fn native_with_key(server: &Server, key: &str) -> Command {
+    let mut cmd = qstream();
+    cmd.env("DASHSCOPE_API_KEY", key)
+        .args(["--protocol", "dashscope", "--base-url"])
+        .arg(format!("{}/api/v1", server.url()));
+    cmd
+}
+
 /// Collected result of a finished child process.
 #[derive(Clone, Debug)]
 pub struct Output {
