@@ -122,6 +122,14 @@ pub fn hint(e: &Error, config: &Config) -> Option<String> {
             config.model
         ));
     }
+    if api.status == Some(404) {
+        // Whatever the body says, the URL it was said about (its password left out).
+        let url = crate::request::build(config).url;
+        return Some(format!(
+            "nothing at {} (check the base URL)",
+            crate::redact::url_passwords(&url)
+        ));
+    }
     Some(match limit(api)? {
         Limit::Requests => "too many requests per minute (RPM) for this model".into(),
         Limit::Tokens => "too many tokens per minute (TPM) for this model".into(),

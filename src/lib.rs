@@ -38,6 +38,7 @@ mod stdin;
 pub mod store;
 pub mod structured;
 pub mod transport;
+mod unstreamed;
 pub mod wav;
 
 use std::fs::File;
@@ -123,7 +124,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         None => {
             let key = settings::api_key(cli.key_source.as_ref(), env)?;
             redact::register(key.expose());
-            Source::Network(key)
+            Source::Network(key, request::build(&config))
         }
     };
     let record = match &config.record {
@@ -142,13 +143,23 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         sink.notice(w);
     }
     let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
-    let mut decoder = Decoder::new(protocol, config.incremental);
+    // The decoder follows the request as it is sent (`-o incremental_output=…` included);
+    // a replay's request is not known unless --no-incremental says so.
+    let incremental = match config.replay {
+        Some(_) if config.incremental => None,
+        Some(_) => Some(false),
+        None => Some(match &source {
+            Source::Network(_, request) => request::incremental_output(request),
+            Source::Replay(_) => config.incremental,
+        }),
+    };
+    let mut decoder = Decoder::with_output(protocol, incremental);
     let recorder = log.map(|path| {
         let row = store::record::new_exchange(&cli, &config, cid);
         store::record::Recorder::start(path, row, env, config.quiet)
     });
     let mut opened = false;
-    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id)| {
+    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id, origin)| {
         opened = true;
         sink.set_request_id(id);
         stream(
@@ -158,6 +169,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
             &mut sink,
             &config.network,
             cancel,
+            &origin,
         )
     });
     sink.set_request_id(decoder.request_id().map(String::from));
@@ -242,7 +254,8 @@ fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
 /// Where the response body comes from.
 enum Source<'a> {
     Replay(&'a Path),
-    Network(config::ApiKey),
+    /// The key, and the request as it will be sent.
+    Network(config::ApiKey, request::Request),
 }
 
 /// The response body: the recording, or the network's answer to the request.
@@ -251,11 +264,10 @@ fn open(
     source: Source<'_>,
     sink: &mut Session,
     cancel: &Cancel,
-) -> Result<(Box<dyn Read + Send>, Option<String>)> {
+) -> Result<(Box<dyn Read + Send>, Option<String>, Origin)> {
     match source {
-        Source::Replay(path) => Ok((open_replay(path)?, None)),
-        Source::Network(key) => {
-            let request = request::build(config);
+        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
+        Source::Network(key, request) => {
             let agent = transport::agent_for(&config.network, &request.url)?;
             let opened = transport::open(
                 &agent,
@@ -265,7 +277,10 @@ fn open(
                 cancel,
                 &mut |line| sink.notice(line),
             )?;
-            Ok((opened.body, opened.request_id))
+            let origin = Origin::Network {
+                content_type: opened.content_type,
+            };
+            Ok((opened.body, opened.request_id, origin))
         }
     }
 }
@@ -274,7 +289,7 @@ fn open(
 /// applies them (anstyle-query): `NO_COLOR` (set, non-empty) turns it off, `CLICOLOR_FORCE`
 /// (not `0`) on even in a pipe, `CLICOLOR=0` off; otherwise a terminal whose `TERM` is set
 /// and not `dumb` (or `CLICOLOR=1`, or a CI) gets colour.
-fn colour(choice: cli::Color, err_tty: bool) -> bool {
+pub(crate) fn colour(choice: cli::Color, err_tty: bool) -> bool {
     match choice {
         cli::Color::Always => true,
         cli::Color::Never => false,
@@ -356,8 +371,15 @@ fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
     Ok(Box::new(file))
 }
 
+/// Where a body came from, for what is said about one that is not an event stream.
+pub enum Origin {
+    Replay,
+    Network { content_type: Option<String> },
+}
+
 /// The loop: read what has arrived, record it, decode it, hand it to the sink, flush, and
-/// only then block on the next read.
+/// only then block on the next read. It ends when the stream says it is over (`[DONE]`, the
+/// last finish), or at the end of the body.
 pub fn stream(
     body: Box<dyn Read + Send>,
     mut record: Option<Recording>,
@@ -365,10 +387,14 @@ pub fn stream(
     sink: &mut dyn Sink,
     net: &config::Network,
     cancel: &Cancel,
+    origin: &Origin,
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
     let mut reads = Reads::new(body);
+    // The body as long as no event came out of it: a whole JSON answer, an error page.
+    let mut events = false;
+    let mut head = Vec::new();
     loop {
         if cancel.is_cancelled() {
             return Err(Error::interrupted());
@@ -388,22 +414,36 @@ pub fn stream(
             file.write(bytes)?;
         }
         let fed = sse.feed(bytes, &mut |ev| {
+            events = true;
             if raw {
                 sink.sse(&ev)?;
-                protocol::check_raw(&ev)
+                protocol::check_raw(decoder, &ev)
             } else {
                 decoder.event(&ev, &mut |e| sink.event(e))
             }
         });
+        if !events && head.len() < unstreamed::HEAD_MAX {
+            head.extend_from_slice(bytes);
+        }
         reads.recycle(buf);
         fed?;
+        while let Some(line) = decoder.take_notice() {
+            sink.flush()?;
+            sink.notice(&line);
+        }
         sink.flush()?;
+        if decoder.is_done() {
+            break;
+        }
     }
     if let Some(file) = record.take() {
         file.finish()?;
     }
     if cancel.is_cancelled() {
         return Err(Error::interrupted());
+    }
+    if !events {
+        return unstreamed::body(&head, origin, decoder, sink, raw);
     }
     if raw {
         return Ok(());

@@ -145,6 +145,14 @@ fn body(config: &Config) -> Request {
     }
 }
 
+/// Whether a native request asks for incremental text (`incremental_output`, also when set
+/// with `-o`); a compatible one always streams deltas.
+pub fn incremental_output(request: &Request) -> bool {
+    request.body["parameters"]["incremental_output"]
+        .as_bool()
+        .unwrap_or(true)
+}
+
 /// A word for a POSIX shell, in single quotes.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))

@@ -105,6 +105,8 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
 pub struct Opened {
     pub body: Box<dyn Read + Send>,
     pub request_id: Option<String>,
+    /// The response's `Content-Type`, for what is said about a body that is not a stream.
+    pub content_type: Option<String>,
 }
 
 /// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
@@ -137,6 +139,13 @@ pub fn open(
         let (error, retry_after) = match send(agent, request, key, &body, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
+                if !(100..=599).contains(&status) || (101..=199).contains(&status) && status != 103
+                {
+                    // Not an answer HTTP allows here: nothing to retry, nothing to read.
+                    return Err(Error::network(format!(
+                        "protocol error: the server answered with HTTP status {status}, which is not a final response"
+                    )));
+                }
                 let header = |name: &str| {
                     resp.headers()
                         .get(name)
@@ -147,20 +156,30 @@ pub fn open(
                     header("x-request-id").or_else(|| header("x-dashscope-request-id"));
                 let retry_after = header("retry-after");
                 let location = header("location");
-                let json_200 = resp
+                let content_type = header("content-type");
+                let html = resp
                     .body()
                     .mime_type()
-                    .is_some_and(|m| m.eq_ignore_ascii_case("application/json"));
+                    .is_some_and(|m| m.eq_ignore_ascii_case("text/html"));
                 let mut reader = resp.into_body().into_reader();
-                if (200..300).contains(&status) && !json_200 {
+                if (200..300).contains(&status) && !html {
+                    // A stream, or whatever else: the stream loop says what it was.
                     return Ok(Opened {
                         body: Box::new(reader),
                         request_id,
+                        content_type,
                     });
                 }
-                // An error body, or a whole JSON answer where a stream was asked for.
                 let mut text = Vec::new();
                 let _ = (&mut reader).take(64 * 1024).read_to_end(&mut text);
+                if (200..300).contains(&status) {
+                    // A captive portal or a proxy's page, not the service.
+                    return Err(Error::network(format!(
+                        "expected an event stream, got a web page ({}, HTTP {status}): {}",
+                        content_type.as_deref().unwrap_or("text/html"),
+                        excerpt(&String::from_utf8_lossy(&text))
+                    )));
+                }
                 let mut api = error_body(&text, status);
                 if api.request_id.is_none() {
                     api.request_id = request_id;
@@ -169,11 +188,6 @@ pub fn open(
                     api.message = format!(
                         "the server redirects to {to}, and redirects are not followed: check the base URL"
                     );
-                }
-                if (200..300).contains(&status) && api.code.is_none() {
-                    return Err(Error::network(format!(
-                        "expected an event stream, got a JSON body (HTTP {status})"
-                    )));
                 }
                 (Error::api(api), retry_after)
             }
@@ -266,6 +280,11 @@ fn connect_error(e: ureq::Error, net: &Network) -> Error {
             Error::network(format!("cannot connect through the proxy: {m}"))
         }
         ureq::Error::BadUri(m) => Error::usage(format!("bad URL: {m}")),
+        // An interim (1xx) answer followed by no valid final one, a status line that is not
+        // HTTP: nothing a retry would mend.
+        ureq::Error::Protocol(e) => Error::network(format!(
+            "protocol error: the server's answer is not valid HTTP/1.1 ({e})"
+        )),
         other => Error::network(format!("request failed: {other}")),
     }
 }
@@ -358,7 +377,7 @@ pub fn error_body(body: &[u8], status: u16) -> ApiError {
 }
 
 /// A short, one-line, tag-free excerpt of a body for an error message.
-fn excerpt(body: &str) -> String {
+pub(crate) fn excerpt(body: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     let mut last_space = true;

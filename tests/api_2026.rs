@@ -19,19 +19,11 @@ const KEY: &str = "sk-test-2026-api-7d41c9";
 const CHUNKINGS: [usize; 3] = [0, 7, 1];
 
 fn compat(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .arg("--base-url")
-        .arg(format!("{}/compatible-mode/v1", server.url()));
-    cmd
+    common::compat_with_key(server, KEY)
 }
 
 fn native(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .args(["--protocol", "dashscope", "--base-url"])
-        .arg(format!("{}/api/v1", server.url()));
-    cmd
+    common::native_with_key(server, KEY)
 }
 
 fn ok(out: &Output) {

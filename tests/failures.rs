@@ -26,20 +26,12 @@ const KEY: &str = "sk-SECRET-canary-1234";
 
 /// The binary against `server` over the compatible protocol, with the canary key set.
 fn compat(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .arg("--base-url")
-        .arg(format!("{}/compatible-mode/v1", server.url()));
-    cmd
+    common::compat_with_key(server, KEY)
 }
 
 /// The binary against `server` over the DashScope-native protocol, with the canary key set.
 fn native(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .args(["--protocol", "dashscope", "--base-url"])
-        .arg(format!("{}/api/v1", server.url()));
-    cmd
+    common::native_with_key(server, KEY)
 }
 
 /// The key must never be written anywhere.

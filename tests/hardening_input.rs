@@ -19,11 +19,7 @@ const KEY: &str = "sk-SECRET-canary-1234";
 
 /// The binary against `server` over the compatible protocol, with the canary key set.
 fn compat(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .arg("--base-url")
-        .arg(format!("{}/compatible-mode/v1", server.url()));
-    cmd
+    common::compat_with_key(server, KEY)
 }
 
 fn ok_stream() -> Reply {

@@ -14,11 +14,7 @@ use common::{qstream, run, temp_dir, Output, Reply, Server};
 const KEY: &str = "sk-SECRET-canary-1234";
 
 fn compat(server: &Server) -> Command {
-    let mut cmd = qstream();
-    cmd.env("DASHSCOPE_API_KEY", KEY)
-        .arg("--base-url")
-        .arg(format!("{}/compatible-mode/v1", server.url()));
-    cmd
+    common::compat_with_key(server, KEY)
 }
 
 fn delta_chunk(field: &str, text: &str) -> String {

@@ -965,3 +965,56 @@ fn a_key_echoed_by_the_server_or_typed_in_the_prompt_is_not_logged() {
         );
     }
 }
+
+/// `log show` on a terminal goes through the renderer of live answers: markdown styled, markers
+/// gone, escapes from the prompt or answer shown as placeholders; `NO_COLOR` or a pipe keep the
+/// stored text as it is.
+#[cfg(unix)]
+#[test]
+fn log_show_on_a_terminal_is_rendered_as_live_answers_are() {
+    let log = Log::new("show-tty");
+    let server = Server::start(vec![Reply::sse(complete(&[
+        "# Title\n\nSome **bold** text and ",
+        "`code`.\n\u{1b}]52;c;ZXZpbA==\u{7}\n",
+    ]))]);
+    ok(&run(log.ask(&server).arg("render \u{1b}[2J me"), None));
+    let shown = |extra: &[(&str, &str)]| {
+        let mut cmd = log.cmd();
+        cmd.env("TERM", "xterm-256color")
+            .args(["log", "show", "01"]);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = common::pty::run_in_pty(&mut cmd, common::pty::PtyOptions::default());
+        assert_eq!(out.status, Some(0), "{}", out.text());
+        out
+    };
+    let out = shown(&[]);
+    let text = out.text();
+    // What the screen shows once the renderer has replaced each line in place.
+    let mut screen = vt100::Parser::new(
+        std::num::NonZeroU16::new(24).expect("rows"),
+        std::num::NonZeroU16::new(80).expect("cols"),
+        0,
+    );
+    screen.process(&out.output);
+    let contents = screen.screen().contents();
+    assert!(contents.contains("Some bold text and code."), "{contents}");
+    assert!(!contents.contains("**"), "markers left in: {contents}");
+    assert!(text.contains("\u{1b}[0;1mbold"), "no styling: {text:?}");
+    assert!(text.contains("render ^[[2J me"), "{text:?}");
+    assert!(text.contains("^[]52;c;ZXZpbA==^G"), "{text:?}");
+    assert!(!text.contains("\u{1b}]52"), "{text:?}");
+    assert!(!text.contains("\u{1b}[2J"), "{text:?}");
+
+    let plain = shown(&[("NO_COLOR", "1")]).text();
+    assert!(plain.contains("Some **bold** text"), "{plain:?}");
+    assert!(!plain.contains('\u{1b}'), "{plain:?}");
+
+    let piped = run(log.cmd().args(["log", "show", "01"]), None);
+    assert!(
+        piped.stdout.contains("Some **bold** text"),
+        "{}",
+        piped.stdout
+    );
+}

@@ -67,7 +67,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("1", "Internal error."),
     (
         "2",
-        "Usage: bad option, no prompt, unreadable input file, a malformed base URL, stdin over 64 MiB or not UTF-8, a media file that is not of the kind its flag names, an unusable proxy setting, a profile or role the config file does not define.",
+        "Usage: bad option, no prompt, unreadable input file, a malformed base URL, stdin over 64 MiB or not UTF-8, a media file that is not of the kind its flag names, an unusable proxy setting, a profile or role the config file does not define, a --replay file with no SSE events, events of the other protocol than --protocol.",
     ),
     (
         "3",
@@ -84,7 +84,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("6", "Server error: 5xx, InternalError*."),
     (
         "7",
-        "Network or stream: connect failure, timeout, stall, stream ended early, malformed stream.",
+        "Network or stream: connect failure, timeout, stall, stream ended early, malformed stream, a web page or no events where a stream was expected, an HTTP protocol error.",
     ),
     (
         "130",

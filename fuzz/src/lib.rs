@@ -97,6 +97,9 @@ pub struct Decoded {
     pub failed_at: Option<usize>,
     pub error: Option<qstream::error::Error>,
     pub usage: Option<Usage>,
+    /// Index of the input after which the decoder said the stream is over: as in
+    /// `qstream::stream`, nothing after it is fed.
+    pub done_at: Option<usize>,
 }
 
 pub fn decode(decoder: &mut Decoder, inputs: &[Input]) -> Decoded {
@@ -104,6 +107,7 @@ pub fn decode(decoder: &mut Decoder, inputs: &[Input]) -> Decoded {
     let mut finished = Vec::new();
     let mut failed_at = None;
     let mut error = None;
+    let mut done_at = None;
     for (i, input) in inputs.iter().enumerate() {
         let ev = SseEvent {
             id: "",
@@ -118,6 +122,10 @@ pub fn decode(decoder: &mut Decoder, inputs: &[Input]) -> Decoded {
         }) {
             failed_at = Some(i);
             error = Some(e);
+            break;
+        }
+        if decoder.is_done() {
+            done_at = Some(i);
             break;
         }
     }
@@ -139,6 +147,7 @@ pub fn decode(decoder: &mut Decoder, inputs: &[Input]) -> Decoded {
         failed_at,
         error,
         usage: decoder.usage(),
+        done_at,
     }
 }
 

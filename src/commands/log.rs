@@ -105,10 +105,42 @@ pub fn run(args: &LogArgs, env: &dyn Env) -> Result<()> {
         }
         Some(LogAction::Path) => {}
     }
+    if terminal
+        && matches!(args.action, Some(LogAction::Show { .. }))
+        && crate::colour(crate::cli::Color::Auto, true)
+    {
+        return print_bytes(&rendered(&out, env));
+    }
     if terminal {
         out = sanitize::for_terminal(&out).into_owned();
     }
     print(&out)
+}
+
+/// `log show` on a terminal that takes colour: through the renderer of live answers (it
+/// sanitizes what it writes), so prompts show as quotes, headings as headings, code highlighted.
+fn rendered(text: &str, env: &dyn Env) -> Vec<u8> {
+    use crate::render::{Options, Renderer, Style, Width};
+    let truecolor = matches!(env.var("COLORTERM").as_deref(), Some("truecolor" | "24bit"));
+    let mut renderer = Renderer::new(Options {
+        width: Width::Tty {
+            fd: 1,
+            fallback: 80,
+        },
+        base: Style::PLAIN,
+        truecolor,
+    });
+    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
+    renderer.push(text, &mut out);
+    renderer.finish(&mut out);
+    out
+}
+
+fn print_bytes(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|_| out.flush())
+        .map_err(Error::output)
 }
 
 fn internal(e: StoreError) -> Error {
@@ -129,10 +161,7 @@ fn need(store: Option<Store>, id: &str) -> Result<Store> {
 }
 
 fn print(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(Error::output)
+    print_bytes(text.as_bytes())
 }
 
 /// `--since`: `30m`, `2h`, `3d`, `1w` ago, or a day `YYYY-MM-DD` (midnight UTC); ms since the
@@ -226,17 +255,17 @@ fn short(id: &str) -> &str {
     id.get(..SHORT_ID).unwrap_or(id)
 }
 
+/// The width of the MODEL column: the longest name, at least the heading's.
+fn model_width<'a>(models: impl Iterator<Item = &'a str>) -> usize {
+    models.map(|m| m.chars().count()).max().unwrap_or(0).max(5)
+}
+
 fn table(rows: &[Exchange], out: &mut String) {
     use std::fmt::Write as _;
     if rows.is_empty() {
         return;
     }
-    let model_w = rows
-        .iter()
-        .map(|r| r.model.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let model_w = model_width(rows.iter().map(|r| r.model.as_str()));
     let _ = writeln!(
         out,
         "{:<16}  {:<12}  {:<12}  {:<model_w$}  {:<11}  {:>7}  PROMPT",
@@ -319,12 +348,7 @@ fn usage(rows: &[queries::UsageRow], json: bool, out: &mut String) -> Result<()>
     if rows.is_empty() {
         return Ok(());
     }
-    let model_w = rows
-        .iter()
-        .map(|r| r.model.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let model_w = model_width(rows.iter().map(|r| r.model.as_str()));
     let _ = writeln!(
         out,
         "{:<10}  {:<model_w$}  {:>9}  {:>12}  {:>12}  {:>12}",

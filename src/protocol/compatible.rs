@@ -25,13 +25,17 @@ struct Chunk<'a> {
     usage: Option<Box<WireUsage>>,
     #[serde(default)]
     error: Option<Box<serde_json::Value>>,
+    /// DashScope-native chunks carry `output`: the wrong protocol.
+    #[serde(default)]
+    output: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Choice<'a> {
     #[serde(default)]
     index: u32,
-    #[serde(borrow, default)]
+    /// `message` in a whole (non-streamed) `chat.completion`: the same fields, all at once.
+    #[serde(borrow, default, alias = "message")]
     delta: Option<Delta<'a>>,
     #[serde(borrow, default)]
     finish_reason: Option<Text<'a>>,
@@ -106,6 +110,13 @@ impl<'a> Chunk<'a> {
                     }
                 }
                 b"error" => return None,
+                b"output" => {
+                    once(&mut seen, 4)?;
+                    if !r.null()? {
+                        r.skip()?;
+                        self.output = Some(serde::de::IgnoredAny);
+                    }
+                }
                 _ => r.skip()?,
             }
             Some(())
@@ -123,7 +134,7 @@ impl<'a> Choice<'a> {
                     once(&mut seen, 1)?;
                     choice.index = r.u32()?;
                 }
-                b"delta" => {
+                b"delta" | b"message" => {
                     once(&mut seen, 2)?;
                     r.opt_into(&mut choice.delta, Delta::read)?;
                 }
@@ -239,6 +250,11 @@ impl CompatibleDecoder {
         if chunk.read(data).is_none() {
             chunk = serde_json::from_str(data).map_err(|e| malformed("a data line", data, &e))?;
         }
+        if chunk.choices.is_none() && chunk.output.is_some() {
+            return Err(Error::usage(
+                "the server sent DashScope-native events (\"output\"), not OpenAI-compatible ones: use --protocol dashscope",
+            ));
+        }
         if let Some(error) = &chunk.error {
             let mut api = api_error(error, ev.status);
             if let Some(id) = serde_json::from_str::<serde_json::Value>(data)
@@ -294,6 +310,11 @@ impl CompatibleDecoder {
             self.usage = Some((*usage).into());
         }
         Ok(())
+    }
+
+    /// `data: [DONE]` came: nothing more belongs to the answer.
+    pub fn is_done(&self) -> bool {
+        self.done
     }
 
     pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {

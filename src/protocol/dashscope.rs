@@ -20,20 +20,48 @@ use crate::sse::SseEvent;
 pub struct DashScopeDecoder {
     pub usage: Option<Usage>,
     pub request_id: Option<String>,
-    /// `incremental_output: false`: every chunk repeats all text so far.
-    cumulative: bool,
-    /// Per choice, how many bytes of each cumulative text were already emitted.
+    /// Whether every chunk repeats all the text so far (`incremental_output: false`).
+    mode: Mode,
+    /// Per choice, the cumulative texts so far (what the next chunk should extend).
     seen: ByIndex<Seen>,
     seen_calls: ByIndex<ByIndex<usize>>,
     finished: bool,
+    /// Choices (below 64) that sent anything, and those that finished: the stream is over
+    /// once every choice that spoke has finished.
+    choices_seen: u64,
+    choices_finished: u64,
+    /// A line for the user, waiting to be taken (`take_notice`).
+    notice: Option<String>,
+    /// A cumulative chunk did not extend the text: said once.
+    warned: bool,
     /// The web sources went out (they are sent once, however often they repeat).
     sources_sent: bool,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+/// Incremental or cumulative text, or not known yet (a replay without `--no-incremental`).
+#[derive(Debug, Default)]
+enum Mode {
+    #[default]
+    Incremental,
+    Cumulative,
+    Probe(Box<Probe>),
+}
+
+/// What a replay has shown so far of its first texts (one choice, one kind): a cumulative
+/// recording repeats each text in full and extends it, chunk after chunk. Two extensions in a
+/// row decide it; the second text waits until the third shows which it was.
+#[derive(Debug, Default)]
+struct Probe {
+    choice: u32,
+    reasoning: bool,
+    first: Option<String>,
+    second: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
 struct Seen {
-    content: usize,
-    reasoning: usize,
+    content: String,
+    reasoning: String,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -48,6 +76,12 @@ struct Chunk<'a> {
     code: Option<Text<'a>>,
     #[serde(borrow, default)]
     message: Option<Text<'a>>,
+    /// An OpenAI-compatible error object, sent where a native one was expected.
+    #[serde(default)]
+    error: Option<Box<serde_json::Value>>,
+    /// OpenAI-compatible chunks carry `choices` at the top: the wrong protocol.
+    #[serde(default)]
+    choices: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -236,6 +270,15 @@ impl<'a> Chunk<'a> {
                 b"message" => {
                     once(&mut seen, 16)?;
                     self.message = r.text()?;
+                }
+                // A gateway's error: rare, serde_json reads it.
+                b"error" => return None,
+                b"choices" => {
+                    once(&mut seen, 32)?;
+                    if !r.null()? {
+                        r.skip()?;
+                        self.choices = Some(serde::de::IgnoredAny);
+                    }
                 }
                 _ => r.skip()?,
             }
@@ -493,13 +536,32 @@ impl From<WireUsage> for Usage {
 impl DashScopeDecoder {
     pub fn new(incremental: bool) -> Self {
         DashScopeDecoder {
-            cumulative: !incremental,
+            mode: if incremental {
+                Mode::Incremental
+            } else {
+                Mode::Cumulative
+            },
             ..Default::default()
         }
     }
 
-    fn seen(&mut self, choice: u32) -> &mut Seen {
-        self.seen.entry(choice)
+    /// For a recording whose request is not known: incremental or cumulative is found out
+    /// from the texts themselves (see `Probe`).
+    pub fn probing() -> Self {
+        DashScopeDecoder {
+            mode: Mode::Probe(Box::default()),
+            ..Default::default()
+        }
+    }
+
+    /// The stream said it is over: every choice that sent anything has finished.
+    pub fn is_done(&self) -> bool {
+        self.finished && self.choices_seen & !self.choices_finished == 0
+    }
+
+    /// A line for the user that the decoder has to say, once.
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 
     fn text(
@@ -509,18 +571,29 @@ impl DashScopeDecoder {
         text: Cow<'_, str>,
         emit: &mut Emit<'_>,
     ) -> Result<()> {
-        let text = if self.cumulative {
-            let seen = self.seen(choice);
-            new_part(
-                text,
-                if reasoning {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let text = match &mut self.mode {
+            Mode::Incremental => text,
+            Mode::Cumulative => {
+                let seen = self.seen.entry(choice);
+                let so_far = if reasoning {
                     &mut seen.reasoning
                 } else {
                     &mut seen.content
-                },
-            )
-        } else {
-            text
+                };
+                let (new, extends) = cumulative_part(text, so_far);
+                if !extends && !self.warned {
+                    self.warned = true;
+                    self.notice = Some(
+                        "qstream: warning: a cumulative chunk does not extend the text already printed; printing only what goes beyond it"
+                            .to_owned(),
+                    );
+                }
+                new
+            }
+            Mode::Probe(_) => return self.probe(choice, reasoning, text, emit),
         };
         if text.is_empty() {
             return Ok(());
@@ -532,6 +605,86 @@ impl DashScopeDecoder {
         })
     }
 
+    /// A text while it is not known whether the recording is cumulative.
+    fn probe(
+        &mut self,
+        choice: u32,
+        reasoning: bool,
+        text: Cow<'_, str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<()> {
+        let Mode::Probe(probe) = &mut self.mode else {
+            return Ok(());
+        };
+        let Some(first) = &probe.first else {
+            probe.choice = choice;
+            probe.reasoning = reasoning;
+            probe.first = Some(text.clone().into_owned());
+            return emit(text_event(choice, reasoning, text));
+        };
+        if (choice, reasoning) != (probe.choice, probe.reasoning) {
+            // Another text before the first was repeated: not cumulative.
+            self.decide(false, emit)?;
+            return self.text(choice, reasoning, text, emit);
+        }
+        match &probe.second {
+            None if text.len() > first.len() && text.starts_with(first.as_str()) => {
+                probe.second = Some(text.into_owned());
+                Ok(())
+            }
+            None => {
+                self.decide(false, emit)?;
+                self.text(choice, reasoning, text, emit)
+            }
+            Some(second) => {
+                let cumulative = text.starts_with(second.as_str());
+                self.decide(cumulative, emit)?;
+                self.text(choice, reasoning, text, emit)
+            }
+        }
+    }
+
+    /// End the probe: emit the text it held back, and from now on decode as decided.
+    fn decide(&mut self, cumulative: bool, emit: &mut Emit<'_>) -> Result<()> {
+        if !matches!(self.mode, Mode::Probe(_)) {
+            return Ok(());
+        }
+        let Mode::Probe(probe) = std::mem::take(&mut self.mode) else {
+            return Ok(());
+        };
+        let Probe {
+            choice,
+            reasoning,
+            first,
+            second,
+        } = *probe;
+        if !cumulative {
+            if let Some(second) = second {
+                emit(text_event(choice, reasoning, Cow::Owned(second)))?;
+            }
+            return Ok(());
+        }
+        self.mode = Mode::Cumulative;
+        self.notice = Some(
+            "qstream: the recording is cumulative (each chunk repeats all the text so far): printing only what is new (--no-incremental says so)"
+                .to_owned(),
+        );
+        let (Some(first), Some(second)) = (first, second) else {
+            return Ok(());
+        };
+        let new = second.get(first.len()..).unwrap_or_default().to_owned();
+        let seen = self.seen.entry(choice);
+        if reasoning {
+            seen.reasoning = second;
+        } else {
+            seen.content = second;
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        emit(text_event(choice, reasoning, Cow::Owned(new)))
+    }
+
     fn finish_reason(
         &mut self,
         choice: u32,
@@ -540,7 +693,9 @@ impl DashScopeDecoder {
     ) -> Result<()> {
         match nonempty(reason) {
             Some(r) if r != "null" => {
+                self.decide(false, emit)?;
                 self.finished = true;
+                self.choices_finished |= choice_bit(choice);
                 emit(Event::Finish {
                     choice,
                     reason: r.into(),
@@ -551,6 +706,10 @@ impl DashScopeDecoder {
     }
 
     pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
+        if self.is_done() {
+            // What follows the end is not part of the answer.
+            return Ok(());
+        }
         let data = ev.data;
         let failed = ev.event == "error" || ev.status.is_some_and(|s| s >= 400);
         let mut chunk = Chunk::default();
@@ -565,6 +724,7 @@ impl DashScopeDecoder {
                         request_id: self.request_id.clone(),
                     }))
                 }
+                Err(_) if data.trim() == "[DONE]" => return Err(wrong_protocol()),
                 Err(e) => return Err(malformed("a data line", data, &e)),
             };
         }
@@ -573,6 +733,11 @@ impl DashScopeDecoder {
                 self.request_id = Some(id.to_owned());
             }
         }
+        if let Some(error) = &chunk.error {
+            let mut api = super::compatible::api_error(error, ev.status);
+            api.request_id = self.request_id.clone();
+            return Err(Error::api(api));
+        }
         if failed || nonempty(&chunk.code).is_some() {
             return Err(Error::api(ApiError {
                 status: ev.status,
@@ -580,6 +745,9 @@ impl DashScopeDecoder {
                 message: nonempty(&chunk.message).unwrap_or_default().to_owned(),
                 request_id: self.request_id.clone(),
             }));
+        }
+        if chunk.output.is_none() && chunk.choices.is_some() {
+            return Err(wrong_protocol());
         }
         if let Some(usage) = chunk.usage.take() {
             self.usage = Some(usage.into());
@@ -606,6 +774,7 @@ impl DashScopeDecoder {
         }
         for (pos, choice) in output.choices.iter_mut().flatten().enumerate() {
             let index = choice.index.unwrap_or(pos as u32);
+            self.choices_seen |= choice_bit(index);
             if let Some(message) = &mut choice.message {
                 if let Some(r) = message.reasoning_content.take() {
                     self.text(index, true, r.0, emit)?;
@@ -614,10 +783,10 @@ impl DashScopeDecoder {
                     self.text(index, false, c.text(), emit)?;
                 }
                 if let Some(calls) = message.tool_calls.take() {
-                    let seen = if self.cumulative {
-                        Some(self.seen_calls.entry(index))
-                    } else {
-                        None
+                    self.decide(false, emit)?;
+                    let seen = match self.mode {
+                        Mode::Cumulative => Some(self.seen_calls.entry(index)),
+                        _ => None,
                     };
                     emit_tool_calls(index, calls, seen, emit)?;
                 }
@@ -625,12 +794,17 @@ impl DashScopeDecoder {
             self.finish_reason(index, &choice.finish_reason, emit)?;
         }
         if let Some(text) = output.text.take() {
+            self.choices_seen |= choice_bit(0);
             self.text(0, false, text.0, emit)?;
+        }
+        if nonempty(&output.finish_reason).is_some_and(|r| r != "null") {
+            self.choices_seen |= choice_bit(0);
         }
         self.finish_reason(0, &output.finish_reason, emit)
     }
 
     pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
+        self.decide(false, emit)?;
         if !self.finished {
             return Err(Error::network(
                 "stream ended early: no finish_reason other than \"null\"",
@@ -641,6 +815,49 @@ impl DashScopeDecoder {
         }
         Ok(())
     }
+}
+
+/// The bit of a choice in `choices_seen`/`choices_finished`; choices from 63 on share one.
+fn choice_bit(choice: u32) -> u64 {
+    1 << choice.min(63)
+}
+
+fn text_event(choice: u32, reasoning: bool, text: Cow<'_, str>) -> Event<'_> {
+    if reasoning {
+        Event::Reasoning { choice, text }
+    } else {
+        Event::Content { choice, text }
+    }
+}
+
+/// OpenAI-compatible chunks where native ones were expected.
+fn wrong_protocol() -> Error {
+    Error::usage(
+        "the server sent OpenAI-compatible events (top-level \"choices\", data: [DONE]), not DashScope-native ones: use --protocol compatible",
+    )
+}
+
+/// What of a cumulative `full` text is new, given the text `so_far` (updated to `full`), and
+/// whether `full` extends it. Linear in the length of `full`; never splits a code point.
+pub(crate) fn cumulative_part<'t>(full: Cow<'t, str>, so_far: &mut String) -> (Cow<'t, str>, bool) {
+    if full.starts_with(so_far.as_str()) {
+        let start = so_far.len();
+        so_far.push_str(&full[start..]);
+        let new = match full {
+            Cow::Borrowed(s) => Cow::Borrowed(&s[start..]),
+            Cow::Owned(mut s) => {
+                s.drain(..start);
+                Cow::Owned(s)
+            }
+        };
+        return (new, true);
+    }
+    // The server changed what it sent before: what was printed stays, and only text beyond
+    // its length is new.
+    let mut seen = so_far.len();
+    so_far.clear();
+    so_far.push_str(&full);
+    (new_part(full, &mut seen), false)
 }
 
 #[cfg(test)]

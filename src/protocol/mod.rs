@@ -143,30 +143,52 @@ pub(crate) fn malformed(what: &str, data: &str, e: &serde_json::Error) -> Error 
 /// Either decoder, or one that has not seen enough of a replay to pick.
 #[derive(Debug)]
 pub enum Decoder {
-    Detect { incremental: bool },
+    /// `incremental`: `None` when not known either (a replay): found out from the texts.
+    Detect {
+        incremental: Option<bool>,
+    },
     Compatible(compatible::CompatibleDecoder),
     DashScope(dashscope::DashScopeDecoder),
 }
 
 impl Decoder {
     pub fn new(protocol: Option<Protocol>, incremental: bool) -> Self {
+        Self::with_output(protocol, Some(incremental))
+    }
+
+    /// `incremental`: whether the native text comes as deltas (`incremental_output`), or
+    /// `None` when the request is not known (a replay): then it is found out from the texts.
+    pub fn with_output(protocol: Option<Protocol>, incremental: Option<bool>) -> Self {
         match protocol {
             None => Decoder::Detect { incremental },
             Some(Protocol::Compatible) => Decoder::Compatible(Default::default()),
-            Some(Protocol::Dashscope) => {
-                Decoder::DashScope(dashscope::DashScopeDecoder::new(incremental))
-            }
+            Some(Protocol::Dashscope) => Decoder::DashScope(match incremental {
+                Some(incremental) => dashscope::DashScopeDecoder::new(incremental),
+                None => dashscope::DashScopeDecoder::probing(),
+            }),
         }
     }
 
-    /// The protocol of a recording, from its first event: DashScope names its events and
-    /// wraps its answer in `output`; compatible sends bare `data:` lines of `choices`.
+    /// The protocol of a recording, from its first event, parsed: native chunks wrap the
+    /// answer in `output` and native errors are bare `code`/`message` objects; compatible
+    /// chunks hold `choices` (or an `error` object, or `[DONE]`). Data that is not a JSON
+    /// object falls back on the framing: DashScope names its events and numbers them.
     fn detect(ev: &SseEvent<'_>) -> Protocol {
-        let data = ev.data.trim_start();
-        if ev.typed || ev.status.is_some() || !ev.id.is_empty() {
-            return Protocol::Dashscope;
+        if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(ev.data) {
+            if o.contains_key("output") {
+                return Protocol::Dashscope;
+            }
+            if o.contains_key("choices") || o.contains_key("error") {
+                return Protocol::Compatible;
+            }
+            if o.contains_key("code") || o.contains_key("request_id") {
+                return Protocol::Dashscope;
+            }
         }
-        if data.starts_with("{\"output\"") || data.contains("\"request_id\"") {
+        if ev.data.trim() == "[DONE]" {
+            return Protocol::Compatible;
+        }
+        if ev.typed || ev.status.is_some() || !ev.id.is_empty() {
             Protocol::Dashscope
         } else {
             Protocol::Compatible
@@ -175,12 +197,40 @@ impl Decoder {
 
     pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
         if let Decoder::Detect { incremental } = *self {
-            *self = Decoder::new(Some(Self::detect(ev)), incremental);
+            *self = Decoder::with_output(Some(Self::detect(ev)), incremental);
         }
         match self {
             Decoder::Detect { .. } => Ok(()),
             Decoder::Compatible(d) => d.event(ev, emit),
             Decoder::DashScope(d) => d.event(ev, emit),
+        }
+    }
+
+    /// The stream said it is over (`[DONE]`, or every native choice finished): nothing
+    /// after it is read.
+    pub fn is_done(&self) -> bool {
+        match self {
+            Decoder::Detect { .. } => false,
+            Decoder::Compatible(d) => d.is_done(),
+            Decoder::DashScope(d) => d.is_done(),
+        }
+    }
+
+    /// A line the decoder has for the user (a replay found cumulative, a cumulative chunk
+    /// that rewrote the text), once.
+    pub fn take_notice(&mut self) -> Option<String> {
+        match self {
+            Decoder::DashScope(d) => d.take_notice(),
+            _ => None,
+        }
+    }
+
+    /// Which protocol the decoder speaks, once known.
+    pub fn protocol(&self) -> Option<Protocol> {
+        match self {
+            Decoder::Detect { .. } => None,
+            Decoder::Compatible(_) => Some(Protocol::Compatible),
+            Decoder::DashScope(_) => Some(Protocol::Dashscope),
         }
     }
 
@@ -240,16 +290,14 @@ where
     }
 }
 
-/// `--raw` decodes nothing, but an error event still decides the exit code: a DashScope
-/// `event:error` (or an `:HTTP_STATUS` of 400 and up), or a compatible `{"error": …}`.
-pub fn check_raw(ev: &SseEvent<'_>) -> Result<()> {
-    let mut ignore = |_: Event<'_>| Ok(());
-    if ev.event == "error" || ev.status.is_some_and(|s| s >= 400) {
-        dashscope::DashScopeDecoder::new(true).event(ev, &mut ignore)
-    } else if ev.data.trim_start().starts_with("{\"error\"") {
-        compatible::CompatibleDecoder::default().event(ev, &mut ignore)
-    } else {
-        Ok(())
+/// `--raw` prints every event as it came, but an error event still decides the exit code,
+/// and the end of the stream still ends the run: each event goes through `decoder` as well,
+/// its output dropped. Only a service error (or a local failure such as a closed pipe)
+/// counts: data that is not the protocol's JSON is what `--raw` is for.
+pub fn check_raw(decoder: &mut Decoder, ev: &SseEvent<'_>) -> Result<()> {
+    match decoder.event(ev, &mut |_| Ok(())) {
+        Err(e) if e.api.is_some() || e.exit == crate::error::Exit::Interrupted => Err(e),
+        _ => Ok(()),
     }
 }
 

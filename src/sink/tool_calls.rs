@@ -1,5 +1,7 @@
 //! Tool calls assembled from their streamed fragments.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::is_zero;
@@ -17,10 +19,14 @@ pub struct ToolCall {
 }
 
 /// Assembles fragments by (choice, index): the first non-empty `id` and `name` win and the
-/// `arguments` concatenate.
+/// `arguments` concatenate. Linear in the number of fragments: a fragment finds its call
+/// through a map (or at once, when it continues the call of the fragment before it).
 #[derive(Debug, Default)]
 pub struct ToolCalls {
     calls: Vec<ToolCall>,
+    position: HashMap<(u32, u32), usize>,
+    /// The position of the call the last fragment went to.
+    last: Option<usize>,
 }
 
 impl ToolCalls {
@@ -35,22 +41,23 @@ impl ToolCalls {
         else {
             return;
         };
-        let pos = match self
-            .calls
-            .iter()
-            .position(|c| c.choice == *choice && c.index == *index)
-        {
+        let key = (*choice, *index);
+        let same = |c: &ToolCall| (c.choice, c.index) == key;
+        let pos = match self.last.filter(|&p| self.calls.get(p).is_some_and(same)) {
             Some(p) => p,
-            None => {
+            None => *self.position.entry(key).or_insert_with(|| {
                 self.calls.push(ToolCall {
                     choice: *choice,
                     index: *index,
                     ..Default::default()
                 });
                 self.calls.len() - 1
-            }
+            }),
         };
-        let call = &mut self.calls[pos];
+        self.last = Some(pos);
+        let Some(call) = self.calls.get_mut(pos) else {
+            return;
+        };
         if let (true, Some(id)) = (call.id.is_empty(), id) {
             call.id.push_str(id);
         }

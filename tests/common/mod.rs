@@ -45,6 +45,9 @@ pub struct Reply {
     pub cut_after: Option<usize>,
     /// After this many body bytes, sleep this long before continuing.
     pub stall_after: Option<(usize, Duration)>,
+    /// The body already holds its chunked framing (possibly broken on purpose): sent as it
+    /// is, with `Transfer-Encoding: chunked`.
+    pub prechunked: bool,
 }
 
 impl Reply {
@@ -64,6 +67,7 @@ impl Reply {
             chunked: true,
             cut_after: None,
             stall_after: None,
+            prechunked: false,
         }
     }
 
@@ -96,6 +100,14 @@ impl Reply {
 
     /// Use `Content-Length: <body.len()>` instead of chunked encoding.
     pub fn content_length(mut self) -> Self {
+        self.chunked = false;
+        self
+    }
+
+    /// The body is chunked framing made by the test: write it as it is, after a
+    /// `Transfer-Encoding: chunked` head.
+    pub fn prechunked(mut self) -> Self {
+        self.prechunked = true;
         self.chunked = false;
         self
     }
@@ -479,7 +491,9 @@ fn write_reply(stream: &mut TcpStream, reply: &Reply) -> io::Result<()> {
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    if reply.chunked {
+    if reply.prechunked {
+        head.push_str("Transfer-Encoding: chunked\r\n");
+    } else if reply.chunked {
         if !reply.has_header("transfer-encoding") {
             head.push_str("Transfer-Encoding: chunked\r\n");
         }
@@ -591,6 +605,24 @@ pub fn qstream() -> Command {
     cmd.env("HOME", &home);
     cmd.env("USERPROFILE", &home);
     cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// The binary against `server` over the compatible protocol, with `key` as the API key.
+pub fn compat_with_key(server: &Server, key: &str) -> Command {
+    let mut cmd = qstream();
+    cmd.env("DASHSCOPE_API_KEY", key)
+        .arg("--base-url")
+        .arg(format!("{}/compatible-mode/v1", server.url()));
+    cmd
+}
+
+/// The binary against `server` over the DashScope-native protocol, with `key` as the API key.
+pub fn native_with_key(server: &Server, key: &str) -> Command {
+    let mut cmd = qstream();
+    cmd.env("DASHSCOPE_API_KEY", key)
+        .args(["--protocol", "dashscope", "--base-url"])
+        .arg(format!("{}/api/v1", server.url()));
     cmd
 }
 
