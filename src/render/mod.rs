@@ -305,9 +305,16 @@ impl Renderer {
             }
         } else {
             if replace {
-                self.plain.clear();
-                sanitize::push(&mut self.plain, &line);
-                if scratch != self.plain {
+                // Rewrite only a line whose rendered form differs from what is on screen (the
+                // line as streamed, sanitized); a clean line is compared as it is, uncopied.
+                let differs = if sanitize::is_clean(&line) {
+                    scratch != line.as_bytes()
+                } else {
+                    self.plain.clear();
+                    sanitize::push(&mut self.plain, &line);
+                    scratch != self.plain
+                };
+                if differs {
                     out.extend_from_slice(ERASE);
                     out.extend_from_slice(&scratch);
                 }

@@ -13,14 +13,24 @@ pub fn is_unsafe(c: char) -> bool {
     matches!(c, '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f' | '\u{80}'..='\u{9f}')
 }
 
+/// Bytes that may start an unsafe control: C0 but `\n` and `\t`, DEL, and 0xC2 (in UTF-8 a C1
+/// control is 0xC2 then 0x80..=0x9F; 0xC2 alone is a cheap, rare filter). One load a byte.
+const SUSPECT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != b'\n' as usize && b != b'\t' as usize;
+        b += 1;
+    }
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t
+};
+
 /// Whether `text` can be written to a terminal as it is.
 #[inline]
 pub fn is_clean(text: &str) -> bool {
-    // In UTF-8 a C1 control is 0xC2 then 0x80..=0x9F; 0xC2 alone is a cheap, rare filter.
-    !text
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2)
-        || !text.chars().any(is_unsafe)
+    !text.bytes().any(|b| SUSPECT[b as usize]) || !text.chars().any(is_unsafe)
 }
 
 /// The visible placeholder of an unsafe control, or `None` for anything else.
