@@ -320,7 +320,11 @@ impl Config {
         let prompt = user_message(&cli.prompt, stdin_for_prompt);
         let prompt_index = prompt.is_some().then_some(messages.len());
         match prompt {
-            Some(p) => messages.push(serde_json::json!({"role": "user", "content": p})),
+            // Moved into the message: `json!` would copy it, and it may be large.
+            Some(p) => messages.push(Value::Object(serde_json::Map::from_iter([
+                ("role".to_owned(), Value::String("user".to_owned())),
+                ("content".to_owned(), Value::String(p)),
+            ]))),
             None if replaying => {}
             None if messages.iter().any(|m| m["role"] != "system") => {}
             None => {

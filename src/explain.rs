@@ -124,7 +124,7 @@ pub fn hint(e: &Error, config: &Config) -> Option<String> {
     }
     if api.status == Some(404) {
         // Whatever the body says, the URL it was said about (its password left out).
-        let url = crate::request::build(config).url;
+        let url = crate::request::url(config);
         return Some(format!(
             "nothing at {} (check the base URL)",
             crate::redact::url_passwords(&url)

@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 mod files;
+mod json_reader;
 pub mod media;
 pub mod models;
 pub mod protocol;
@@ -83,7 +84,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         None => (cli, None),
     };
     let (cli, stdin) = settings::fill_template(cli, stdin::read(cli)?);
-    let config = Config::from_cli(&cli, env, stdin)?;
+    let mut config = Config::from_cli(&cli, env, stdin)?;
     if cid.is_some() && config.prompt_index.is_none() && config.replay.is_none() {
         return Err(Error::usage(
             "a continued conversation needs a prompt: give one as arguments or on stdin",
@@ -113,19 +114,27 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
             .map_err(Error::output);
     }
     check_files(&cli, &config, env)?;
-    let source = match &config.replay {
-        Some(path) => {
+    let key = match config.replay {
+        Some(_) => {
             // Nothing is sent, but a recording may hold the key all the same.
             if let Ok(key) = settings::api_key(cli.key_source.as_ref(), env) {
                 redact::register(key.expose());
             }
-            Source::Replay(path)
+            None
         }
         None => {
             let key = settings::api_key(cli.key_source.as_ref(), env)?;
             redact::register(key.expose());
-            Source::Network(key, request::build(&config))
+            Some(key)
         }
+    };
+    // The log's row (redacted: the key is registered by now) is taken before the request moves
+    // the messages out of `config`.
+    let log = store::record::log_path(&cli, env)
+        .map(|path| (path, store::record::new_exchange(&cli, &config, cid)));
+    let source = match (key, config.replay.clone()) {
+        (Some(key), _) => Source::Network(key, request::build_moving(&mut config)),
+        (None, path) => Source::Replay(path.unwrap_or_default()),
     };
     let record = match &config.record {
         Some(path) => Some(Recording::create(path)?),
@@ -135,7 +144,6 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    let log = store::record::log_path(&cli, env);
     let mut sink = make_sink(&config, terminals)
         .with_wav(wav)
         .with_transcript(log.is_some());
@@ -154,10 +162,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         }),
     };
     let mut decoder = Decoder::with_output(protocol, incremental);
-    let recorder = log.map(|path| {
-        let row = store::record::new_exchange(&cli, &config, cid);
-        store::record::Recorder::start(path, row, env, config.quiet)
-    });
+    let recorder =
+        log.map(|(path, row)| store::record::Recorder::start(path, row, env, config.quiet));
     let mut opened = false;
     let result = open(&config, source, &mut sink, cancel).and_then(|(body, id, origin)| {
         opened = true;
@@ -252,8 +258,8 @@ fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
 }
 
 /// Where the response body comes from.
-enum Source<'a> {
-    Replay(&'a Path),
+enum Source {
+    Replay(std::path::PathBuf),
     /// The key, and the request as it will be sent.
     Network(config::ApiKey, request::Request),
 }
@@ -261,12 +267,12 @@ enum Source<'a> {
 /// The response body: the recording, or the network's answer to the request.
 fn open(
     config: &Config,
-    source: Source<'_>,
+    source: Source,
     sink: &mut Session,
     cancel: &Cancel,
 ) -> Result<(Box<dyn Read + Send>, Option<String>, Origin)> {
     match source {
-        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
+        Source::Replay(path) => Ok((open_replay(&path)?, None, Origin::Replay)),
         Source::Network(key, request) => {
             let agent = transport::agent_for(&config.network, &request.url)?;
             let opened = transport::open(

@@ -39,7 +39,33 @@ pub fn headers(protocol: Protocol) -> Vec<(String, String)> {
 }
 
 pub fn build(config: &Config) -> Request {
-    let mut request = body(config);
+    with_messages(config, config.messages.clone())
+}
+
+/// As [`build`], moving the messages out of `config` rather than copying them: a prompt may be
+/// tens of megabytes. `config.messages` is left empty.
+pub fn build_moving(config: &mut Config) -> Request {
+    let messages = std::mem::take(&mut config.messages);
+    with_messages(config, messages)
+}
+
+/// Where the request goes (what [`build`] would put in `url`), without building the body.
+pub fn url(config: &Config) -> String {
+    match config.protocol {
+        Protocol::Compatible => format!("{}/chat/completions", config.base_url),
+        Protocol::Dashscope => {
+            let path = if native_endpoint(config).0 == NativeEndpoint::Multimodal {
+                MULTIMODAL_PATH
+            } else {
+                TEXT_PATH
+            };
+            format!("{}{path}", config.base_url)
+        }
+    }
+}
+
+fn with_messages(config: &Config, messages: Vec<Value>) -> Request {
+    let mut request = body(config, messages);
     for (name, value) in &config.headers {
         request
             .headers
@@ -64,13 +90,16 @@ pub fn native_endpoint(config: &Config) -> (NativeEndpoint, String) {
     }
 }
 
-fn body(config: &Config) -> Request {
+fn body(config: &Config, mut messages: Vec<Value>) -> Request {
     let media = !config.media.is_empty();
     let multimodal = config.protocol == Protocol::Dashscope
         && native_endpoint(config).0 == NativeEndpoint::Multimodal;
-    let mut messages = config.messages.clone();
     if let Some(i) = config.prompt_index.filter(|_| media) {
-        let text = messages[i]["content"].as_str().map(str::to_owned);
+        // Moved, not copied: the prompt may be large.
+        let text = match messages[i]["content"].take() {
+            Value::String(text) => Some(text),
+            _ => None,
+        };
         messages[i]["content"] = match config.protocol {
             Protocol::Compatible => media::compatible_content(&config.media, text.as_deref()),
             Protocol::Dashscope => media::dashscope_content(&config.media, text.as_deref()),
@@ -79,8 +108,10 @@ fn body(config: &Config) -> Request {
     if multimodal {
         // The multimodal endpoint takes every content as a list of parts.
         for m in &mut messages {
-            if let Some(text) = m["content"].as_str().map(str::to_owned) {
-                m["content"] = json!([{ "text": text }]);
+            if m["content"].is_string() {
+                if let Value::String(text) = m["content"].take() {
+                    m["content"] = json!([{ "text": text }]);
+                }
             }
         }
     }
@@ -114,7 +145,7 @@ fn body(config: &Config) -> Request {
                 body.insert(k.clone(), v.clone());
             }
             Request {
-                url: format!("{}/chat/completions", config.base_url),
+                url: url(config),
                 headers: headers(Protocol::Compatible),
                 body: Value::Object(body),
             }
@@ -127,13 +158,8 @@ fn body(config: &Config) -> Request {
             for (k, v) in &config.params {
                 parameters.insert(k.clone(), v.clone());
             }
-            let path = if multimodal {
-                MULTIMODAL_PATH
-            } else {
-                TEXT_PATH
-            };
             Request {
-                url: format!("{}{path}", config.base_url),
+                url: url(config),
                 headers: headers(Protocol::Dashscope),
                 body: json!({
                     "model": config.model,

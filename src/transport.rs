@@ -13,6 +13,7 @@ use ureq::{Agent, Timeout};
 use crate::config::{ApiKey, Network};
 use crate::error::{Error, Exit, Result};
 use crate::event::ApiError;
+use crate::json_reader::JsonReader;
 use crate::request::{Request, USER_AGENT};
 use crate::sse::SseDecoder;
 
@@ -122,8 +123,7 @@ pub fn open(
     check_scheme(&request.url, net.allow_insecure_http)?;
     crate::error::redact_secret(key.expose());
     cancel.watch(agent);
-    let body = serde_json::to_vec(&request.body)
-        .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+    let body = Body::of(&request.body)?;
     // `--max-time` bounds everything from here on: every attempt, every wait between them,
     // and the stream (each request gets what is left as its global timeout).
     let deadline = net.max_time.map(|d| Instant::now() + d);
@@ -238,11 +238,38 @@ pub fn open(
     }
 }
 
+/// Bodies up to this size are serialized whole before sending; larger ones (a big prompt) as
+/// they are sent, so that the prompt is not held twice.
+const WHOLE_BODY: u64 = 1024 * 1024;
+
+/// The request body, as sent by each attempt.
+enum Body<'a> {
+    Whole(Vec<u8>),
+    /// Serialized while it is written, behind a `Content-Length` of this many bytes.
+    Streamed(&'a serde_json::Value, u64),
+}
+
+impl<'a> Body<'a> {
+    fn of(value: &'a serde_json::Value) -> Result<Body<'a>> {
+        let encode = |e: std::io::Error| Error::internal(format!("cannot encode the request: {e}"));
+        let len = JsonReader::len(value).map_err(encode)?;
+        if len <= WHOLE_BODY {
+            let mut whole = Vec::with_capacity(len as usize);
+            JsonReader::new(value)
+                .and_then(|mut r| r.read_to_end(&mut whole))
+                .map_err(encode)?;
+            Ok(Body::Whole(whole))
+        } else {
+            Ok(Body::Streamed(value, len))
+        }
+    }
+}
+
 fn send(
     agent: &Agent,
     request: &Request,
     key: &ApiKey,
-    body: &[u8],
+    body: &Body<'_>,
     left: Option<Duration>,
 ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
     let mut builder = agent
@@ -254,7 +281,15 @@ fn send(
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }
-    builder.send(body)
+    match body {
+        Body::Whole(bytes) => builder.send(bytes.as_slice()),
+        Body::Streamed(value, len) => {
+            let mut reader = JsonReader::new(value)?;
+            builder
+                .header("Content-Length", len.to_string())
+                .send(ureq::SendBody::from_reader(&mut reader))
+        }
+    }
 }
 
 /// A failure before any response: what it was, in words that never include the key.

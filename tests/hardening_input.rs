@@ -250,6 +250,56 @@ fn stdin_at_the_cap_is_taken() {
     assert_eq!(sent_prompt(&server).len(), big.len());
 }
 
+/// A prompt over a megabyte is serialized as it is sent (not held twice): the body the server
+/// gets is still exactly the JSON of the request, behind a `Content-Length`, on both protocols
+/// and with the prompt's words joined in front.
+#[test]
+fn a_large_prompt_is_sent_whole_behind_its_length() {
+    let piece = "é \"quoted\" back\\slash\ttab\u{1}€😀 line\n";
+    let big = piece.repeat(3 * 1024 * 1024 / piece.len());
+    for native in [false, true] {
+        let server = Server::start(vec![if native {
+            Reply::sse(fixture("dashscope_incremental.sse"))
+        } else {
+            ok_stream()
+        }]);
+        let mut cmd = if native {
+            common::native_with_key(&server, KEY)
+        } else {
+            compat(&server)
+        };
+        let out = run(
+            cmd.args(["-q", "--no-log", "summarise"]),
+            Some(big.as_bytes()),
+        );
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 1);
+        let r = &reqs[0];
+        assert_eq!(r.header("transfer-encoding"), None);
+        assert_eq!(
+            r.header("content-length"),
+            Some(r.body.len().to_string().as_str())
+        );
+        let body = r.json();
+        let messages = if native {
+            &body["input"]["messages"]
+        } else {
+            &body["messages"]
+        };
+        let prompt = messages[0]["content"].as_str().unwrap_or_default();
+        assert!(
+            prompt == format!("summarise\n\n{big}"),
+            "the prompt differs"
+        );
+        // The bytes are serde_json's compact form of what the server parsed.
+        assert!(
+            serde_json::to_vec(&body).expect("json") == r.body,
+            "not compact JSON"
+        );
+    }
+}
+
 #[test]
 fn stdin_that_is_not_utf8_is_refused_naming_the_offset() {
     let server = Server::start(vec![]);
