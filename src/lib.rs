@@ -39,6 +39,7 @@ mod stdin;
 pub mod store;
 pub mod structured;
 pub mod transport;
+mod trust;
 mod unstreamed;
 pub mod wav;
 
@@ -112,6 +113,15 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         return writeln!(out, "{}", redact::url_passwords(&curl))
             .and_then(|_| out.flush())
             .map_err(Error::output);
+    }
+    if config.replay.is_none()
+        && config
+            .base_url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        // The trust store loads while the rest is set up and the connection is made.
+        trust::prefetch();
     }
     check_files(&cli, &config, env)?;
     let key = match config.replay {

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ureq::tls::{RootCerts, TlsConfig};
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, Connector, SocksConnector, TcpConnector,
+};
 use ureq::{Agent, Timeout};
 
 use crate::config::{ApiKey, Network};
@@ -78,15 +80,11 @@ pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    Ok(agent_with(net, proxy))
+    agent_with(net, proxy)
 }
 
-fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
-    let tls = TlsConfig::builder()
-        // The system's trust store, so that corporate CAs work; verification is always on.
-        .root_certs(RootCerts::PlatformVerifier)
-        .build();
-    Agent::config_builder()
+fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Result<Agent> {
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .timeout_resolve(Some(net.connect_timeout))
         .timeout_connect(Some(net.connect_timeout))
@@ -97,9 +95,22 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
         .user_agent(USER_AGENT)
         .accept_encoding("")
         .proxy(proxy)
-        .tls_config(tls)
-        .build()
-        .new_agent()
+        .build();
+    // ureq's default chain (SOCKS, HTTP CONNECT, TCP), with TLS by `crate::trust`: the
+    // system's trust store, so that corporate CAs work, loaded off the critical path;
+    // verification is always on.
+    let tls = crate::trust::TlsConnector::new()
+        .map_err(|e| Error::internal(format!("cannot set up TLS: {e}")))?;
+    let connector =
+        ().chain(SocksConnector::default())
+            .chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls);
+    Ok(Agent::with_parts(
+        config,
+        connector,
+        ureq::unversioned::resolver::DefaultResolver::default(),
+    ))
 }
 
 /// A response body being streamed.
@@ -295,6 +306,10 @@ fn send(
 /// A failure before any response: what it was, in words that never include the key.
 fn connect_error(e: ureq::Error, net: &Network) -> Error {
     use std::io::ErrorKind;
+    if let Some(refused) = certificate_refused(&e) {
+        // Not a connection failure, and not retried: the certificate will not change.
+        return Error::network(refused);
+    }
     match e {
         ureq::Error::Timeout(Timeout::Connect | Timeout::Resolve) => Error::network(format!(
             "cannot connect: no connection within {} s (--connect-timeout)",
@@ -322,6 +337,29 @@ fn connect_error(e: ureq::Error, net: &Network) -> Error {
         )),
         other => Error::network(format!("request failed: {other}")),
     }
+}
+
+/// The server's certificate was refused: why, and for an unknown issuer, which trust store
+/// did not have it.
+fn certificate_refused(e: &ureq::Error) -> Option<String> {
+    let tls = match e {
+        ureq::Error::Rustls(tls) => tls,
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<rustls::Error>()?,
+        _ => return None,
+    };
+    let rustls::Error::InvalidCertificate(why) = tls else {
+        return None;
+    };
+    let why = match why {
+        rustls::CertificateError::UnknownIssuer => format!(
+            "it is not issued by a certificate authority in the trust store ({})",
+            crate::trust::store_description()
+        ),
+        _ => tls.to_string(),
+    };
+    Some(format!(
+        "TLS: the server's certificate is not trusted: {why}"
+    ))
 }
 
 fn max_time_reached(net: &Network) -> Error {
