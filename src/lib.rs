@@ -172,10 +172,14 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         }),
     };
     let mut decoder = Decoder::with_output(protocol, incremental);
-    let recorder =
-        log.map(|(path, row)| store::record::Recorder::start(path, row, env, config.quiet));
+    let started = std::time::Instant::now();
+    let opened_body = open(&config, source, &mut sink, cancel);
+    // The log's row is written once the request is out (or has failed), so that SQLite's work
+    // does not compete with the connection and the TLS handshake for the CPU.
+    let recorder = log
+        .map(|(path, row)| store::record::Recorder::start(path, row, env, config.quiet, started));
     let mut opened = false;
-    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id, origin)| {
+    let result = opened_body.and_then(|(body, id, origin)| {
         opened = true;
         sink.set_request_id(id);
         stream(

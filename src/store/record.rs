@@ -94,8 +94,15 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Insert the `running` row on a thread of its own.
-    pub fn start(path: PathBuf, row: NewExchange, env: &dyn Env, quiet: bool) -> Recorder {
+    /// Insert the `running` row on a thread of its own; the run's duration counts from
+    /// `started`.
+    pub fn start(
+        path: PathBuf,
+        row: NewExchange,
+        env: &dyn Env,
+        quiet: bool,
+        started: Instant,
+    ) -> Recorder {
         let busy = busy_timeout(env);
         let id = row.id.clone();
         let insert = std::thread::Builder::new()
@@ -107,7 +114,7 @@ impl Recorder {
             });
         Recorder {
             id,
-            started: Instant::now(),
+            started,
             quiet,
             insert: insert.ok(),
         }
