@@ -134,12 +134,16 @@ fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
     use base64::Engine;
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
+    let (begins, ends) = (
+        memchr::memmem::Finder::new(BEGIN),
+        memchr::memmem::Finder::new(END),
+    );
     let mut certs = Vec::new();
     let mut text = Vec::with_capacity(4096);
     let mut rest = pem;
-    while let Some(begin) = memchr::memmem::find(rest, BEGIN) {
+    while let Some(begin) = begins.find(rest) {
         rest = &rest[begin + BEGIN.len()..];
-        let Some(end) = memchr::memmem::find(rest, END) else {
+        let Some(end) = ends.find(rest) else {
             break;
         };
         text.clear();
