@@ -504,3 +504,24 @@ fn choose_follows_the_flags_and_the_surroundings() {
     assert!(r.out.is_none() && r.extract.is_some());
     assert!(crate::cli::try_parse_from(["qstream", "-x", "--json", "p"]).is_err());
 }
+
+#[test]
+fn a_terminal_width_is_reused_for_ten_ms_then_asked_again() {
+    let mut c = WidthCache::default();
+    let asked = std::cell::Cell::new(0);
+    let ask = |w: usize| {
+        asked.set(asked.get() + 1);
+        w
+    };
+    assert_eq!(c.get(1000, || ask(80)), 80);
+    // Within the time to live: the known width, the terminal not asked.
+    assert_eq!(c.get(1000 + WIDTH_TTL_MS - 1, || ask(40)), 80);
+    assert_eq!(asked.get(), 1);
+    // Past it: asked again, and the new width kept.
+    assert_eq!(c.get(1000 + WIDTH_TTL_MS, || ask(40)), 40);
+    assert_eq!(c.get(1000 + WIDTH_TTL_MS + 1, || ask(99)), 40);
+    assert_eq!(asked.get(), 2);
+    // A stamp from the future (a clock that went back) never pins a width.
+    assert_eq!(c.get(5, || ask(60)), 60);
+    assert_eq!(asked.get(), 3);
+}
