@@ -79,15 +79,56 @@ enum State {
 pub struct Highlighter {
     spec: &'static Spec,
     state: State,
+    /// The bytes a comment or a string can start with (their delimiters' first bytes and the
+    /// string prefixes): the scan compares the delimiters only at those.
+    starts: Starts,
+}
+
+/// A set of bytes.
+#[derive(Clone, Copy)]
+struct Starts([bool; 256]);
+
+impl Starts {
+    #[cfg(test)]
+    const ALL: Starts = Starts([true; 256]);
+
+    fn of(spec: &Spec) -> Starts {
+        let mut t = [false; 256];
+        let mut add = |d: &str| match d.as_bytes().first() {
+            Some(&b) => t[usize::from(b)] = true,
+            // An empty delimiter would match anywhere.
+            None => t = [true; 256],
+        };
+        for &(open, _) in spec.block {
+            add(open);
+        }
+        for &lc in spec.line {
+            add(lc);
+        }
+        for q in spec.strings {
+            add(q.open);
+        }
+        for &b in spec.str_prefix {
+            t[usize::from(b)] = true;
+        }
+        Starts(t)
+    }
+
+    #[inline]
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
+    }
 }
 
 impl Highlighter {
     /// A highlighter for the language named `lang` (a name, an alias or a file extension), or
     /// `None` when it is unknown.
     pub fn new(lang: &str) -> Option<Highlighter> {
+        let spec = langs::find(lang)?;
         Some(Highlighter {
-            spec: langs::find(lang)?,
+            spec,
             state: State::Code,
+            starts: Starts::of(spec),
         })
     }
 
@@ -108,7 +149,7 @@ impl Highlighter {
                 State::Code
             }
             Lexer::Markup => markup(self.state, line, &mut out),
-            Lexer::Code => code(self.spec, self.state, line, &mut out),
+            Lexer::Code => code(self.spec, &self.starts, self.state, line, &mut out),
         };
         out.finish();
         true
@@ -206,12 +247,21 @@ fn word_in(list: &[&str], w: &[u8], nocase: bool) -> bool {
     if nocase {
         list.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(w))
     } else {
-        list.iter().any(|k| k.as_bytes() == w)
+        // Length and first byte first: most words are no keyword, and a call to memcmp costs
+        // more than this whole check.
+        let Some(&first) = w.first() else {
+            return false;
+        };
+        list.iter().any(|k| {
+            let k = k.as_bytes();
+            k.len() == w.len() && k[0] == first && k == w
+        })
     }
 }
 
-/// The lexer of the C-like, scripting and data languages, driven by `spec`.
-fn code(spec: &Spec, state: State, line: &str, out: &mut Runs) -> State {
+/// The lexer of the C-like, scripting and data languages, driven by `spec`; `starts` holds
+/// every byte a comment or a string of `spec` can start with.
+fn code(spec: &Spec, starts: &Starts, state: State, line: &str, out: &mut Runs) -> State {
     let b = line.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -255,67 +305,74 @@ fn code(spec: &Spec, state: State, line: &str, out: &mut Runs) -> State {
             i += 1;
             continue;
         }
-        for &(open, close) in spec.block {
-            if rest.starts_with(open.as_bytes()) {
-                match find(b, i + open.len(), close.as_bytes()) {
-                    Some(p) => {
-                        out.put(i, p + close.len(), Tok::Comment);
-                        i = p + close.len();
-                        continue 'scan;
-                    }
-                    None => {
-                        out.put(i, n, Tok::Comment);
-                        return State::Comment(close);
+        // Comments and strings: their delimiters are compared only where one can start.
+        if starts.has(c) {
+            for &(open, close) in spec.block {
+                if rest.starts_with(open.as_bytes()) {
+                    match find(b, i + open.len(), close.as_bytes()) {
+                        Some(p) => {
+                            out.put(i, p + close.len(), Tok::Comment);
+                            i = p + close.len();
+                            continue 'scan;
+                        }
+                        None => {
+                            out.put(i, n, Tok::Comment);
+                            return State::Comment(close);
+                        }
                     }
                 }
             }
-        }
-        for &lc in spec.line {
-            if rest.starts_with(lc.as_bytes())
-                && (!spec.hash_word || lc != "#" || i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t')
-            {
-                out.put(i, n, Tok::Comment);
-                return State::Code;
-            }
-        }
-        // A string, with a prefix letter or two (Python's r"", f"", b"") when allowed.
-        let mut q_at = i;
-        while q_at < n && q_at - i < 2 && spec.str_prefix.contains(&b[q_at]) {
-            q_at += 1;
-        }
-        if q_at > i && !(q_at < n && (b[q_at] == b'"' || b[q_at] == b'\'')) {
-            q_at = i;
-        }
-        for q in spec.strings {
-            if b[q_at..].starts_with(q.open.as_bytes()) {
-                if spec.rust && q.open == "'" {
-                    if let Some(end) = rust_quote(b, i) {
-                        let tok = if b[end - 1] == b'\'' {
-                            Tok::Str
-                        } else {
-                            Tok::Meta
-                        };
-                        out.put(i, end, tok);
-                        i = end;
-                        continue 'scan;
-                    }
-                    break;
+            for &lc in spec.line {
+                if rest.starts_with(lc.as_bytes())
+                    && (!spec.hash_word
+                        || lc != "#"
+                        || i == 0
+                        || b[i - 1] == b' '
+                        || b[i - 1] == b'\t')
+                {
+                    out.put(i, n, Tok::Comment);
+                    return State::Code;
                 }
-                let (end, closed) = scan_str(b, q_at + q.open.len(), q.close.as_bytes(), q.esc);
-                let tok = if spec.key_strings && closed && next_is(b, end, b':') {
-                    Tok::Key
-                } else {
-                    Tok::Str
-                };
-                out.put(i, end, tok);
-                if !closed && q.multi {
-                    return State::Str {
-                        close: q.close,
-                        esc: q.esc,
+            }
+            // A string, with a prefix letter or two (Python's r"", f"", b"") when allowed.
+            let mut q_at = i;
+            while q_at < n && q_at - i < 2 && spec.str_prefix.contains(&b[q_at]) {
+                q_at += 1;
+            }
+            if q_at > i && !(q_at < n && (b[q_at] == b'"' || b[q_at] == b'\'')) {
+                q_at = i;
+            }
+            for q in spec.strings {
+                if b[q_at..].starts_with(q.open.as_bytes()) {
+                    if spec.rust && q.open == "'" {
+                        if let Some(end) = rust_quote(b, i) {
+                            let tok = if b[end - 1] == b'\'' {
+                                Tok::Str
+                            } else {
+                                Tok::Meta
+                            };
+                            out.put(i, end, tok);
+                            i = end;
+                            continue 'scan;
+                        }
+                        break;
+                    }
+                    let (end, closed) = scan_str(b, q_at + q.open.len(), q.close.as_bytes(), q.esc);
+                    let tok = if spec.key_strings && closed && next_is(b, end, b':') {
+                        Tok::Key
+                    } else {
+                        Tok::Str
                     };
+                    out.put(i, end, tok);
+                    if !closed && q.multi {
+                        return State::Str {
+                            close: q.close,
+                            esc: q.esc,
+                        };
+                    }
+                    i = end;
+                    continue 'scan;
                 }
-                i = end;
-                continue 'scan;
             }
         }
         if c.is_ascii_digit() {
