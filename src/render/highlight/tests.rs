@@ -546,7 +546,7 @@ fn the_start_byte_filter_changes_nothing() {
         let filtered = Starts::of(spec);
         let (mut s1, mut s2) = (State::Code, State::Code);
         for line in &lines {
-            let mut write = |starts: &Starts, state: State| {
+            let write = |starts: &Starts, state: State| {
                 let mut buf = Vec::new();
                 let mut e = Emit::new(&mut buf, true);
                 let mut out = Runs {
