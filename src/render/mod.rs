@@ -283,11 +283,17 @@ impl Renderer {
 
     /// Show a piece of the tail, tracking whether it still fits on one row.
     fn show(&mut self, piece: &str, out: &mut Vec<u8>) {
-        self.write_tail(piece, out);
+        // One scan classifies the piece: printable ASCII is written as it is, a column a byte.
+        let printable = sanitize::is_printable_ascii(piece.as_bytes());
+        if printable && self.opts.base == Style::PLAIN {
+            out.extend_from_slice(piece.as_bytes());
+        } else {
+            self.write_tail(piece, out);
+        }
         if self.tail != Tail::Live {
             return;
         }
-        if piece.is_ascii() && !piece.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        if printable {
             self.col += piece.len();
         } else {
             for c in piece.chars() {

@@ -81,7 +81,13 @@ impl Style {
 
     /// The absolute SGR sequence for this style.
     pub fn sgr(&self, out: &mut Vec<u8>, truecolor: bool) {
-        out.extend_from_slice(b"\x1b[0");
+        // Built on the stack and appended once (at most 33 bytes: all five attributes and a
+        // 24-bit colour).
+        let mut b = Seq {
+            buf: [0; 40],
+            len: 0,
+        };
+        b.put(b"\x1b[0");
         for (on, code) in [
             (self.bold, &b";1"[..]),
             (self.dim, b";2"),
@@ -90,37 +96,48 @@ impl Style {
             (self.strike, b";9"),
         ] {
             if on {
-                out.extend_from_slice(code);
+                b.put(code);
             }
         }
         match self.fg {
             None => {}
-            Some(Fg::Idx(n)) => push_num(out, b";38;5;", n),
-            Some(Fg::Rgb(r, g, b)) if truecolor => {
-                push_num(out, b";38;2;", r);
-                push_num(out, b";", g);
-                push_num(out, b";", b);
+            Some(Fg::Idx(n)) => b.num(b";38;5;", n),
+            Some(Fg::Rgb(r, g, bl)) if truecolor => {
+                b.num(b";38;2;", r);
+                b.num(b";", g);
+                b.num(b";", bl);
             }
-            Some(Fg::Rgb(r, g, b)) => push_num(out, b";38;5;", rgb_to_256(r, g, b)),
+            Some(Fg::Rgb(r, g, bl)) => b.num(b";38;5;", rgb_to_256(r, g, bl)),
         }
-        out.push(b'm');
+        b.put(b"m");
+        out.extend_from_slice(&b.buf[..b.len]);
     }
 }
 
-fn push_num(out: &mut Vec<u8>, prefix: &[u8], n: u8) {
-    out.extend_from_slice(prefix);
-    let mut buf = [0u8; 3];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + n % 10;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// A short escape sequence being built.
+struct Seq {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Seq {
+    #[inline]
+    fn put(&mut self, s: &[u8]) {
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
     }
-    out.extend_from_slice(&buf[i..]);
+
+    #[inline]
+    fn num(&mut self, prefix: &[u8], n: u8) {
+        self.put(prefix);
+        if n >= 100 {
+            self.put(&[b'0' + n / 100]);
+        }
+        if n >= 10 {
+            self.put(&[b'0' + n / 10 % 10]);
+        }
+        self.put(&[b'0' + n % 10]);
+    }
 }
 
 /// The nearest colour of the 6×6×6 cube or the grey ramp of the 256-colour palette.
@@ -207,10 +224,12 @@ impl<'a> Emit<'a> {
             return;
         }
         self.set(style);
-        sanitize::push(self.out, text);
-        if text.is_ascii() && !text.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        // One pass for the common case: printable ASCII is written as it is, a column a byte.
+        if sanitize::is_printable_ascii(text.as_bytes()) {
+            self.out.extend_from_slice(text.as_bytes());
             self.col += text.len();
         } else {
+            sanitize::push(self.out, text);
             self.col = text.chars().fold(self.col, advance);
         }
     }
@@ -246,6 +265,27 @@ mod tests {
         out.clear();
         Style::PLAIN.fg(Fg::Rgb(255, 0, 10)).sgr(&mut out, true);
         assert_eq!(out, b"\x1b[0;38;2;255;0;10m");
+    }
+
+    #[test]
+    fn sgr_numbers_of_one_two_and_three_digits() {
+        let mut out = Vec::new();
+        for (n, want) in [
+            (0u8, "0"),
+            (7, "7"),
+            (10, "10"),
+            (99, "99"),
+            (100, "100"),
+            (255, "255"),
+        ] {
+            out.clear();
+            Style::PLAIN.fg(Fg::Idx(n)).sgr(&mut out, false);
+            assert_eq!(out, format!("\x1b[0;38;5;{want}m").as_bytes());
+        }
+        out.clear();
+        let all = Style::PLAIN.bold().dim().italic().underline().strike();
+        all.fg(Fg::Rgb(255, 255, 255)).sgr(&mut out, true);
+        assert_eq!(out, b"\x1b[0;1;2;3;4;9;38;2;255;255;255m");
     }
 
     #[test]

@@ -526,8 +526,8 @@ fn the_start_byte_filter_changes_nothing() {
         atoms.extend(spec.keywords.iter().take(4).map(|s| s.to_string()));
     }
     for a in [
-        " ", "\t", "x", "foo", "Bar", "42", "0x1f", "1e+3", "(", ")", "[", "]", "{", "}", ":",
-        "=", "\\", "$", "${", "@", "!", "'", "\"", "#", "r#\"", "\"#", "é", "中", "😀", "\u{7}",
+        " ", "\t", "x", "foo", "Bar", "42", "0x1f", "1e+3", "(", ")", "[", "]", "{", "}", ":", "=",
+        "\\", "$", "${", "@", "!", "'", "\"", "#", "r#\"", "\"#", "é", "中", "😀", "\u{7}",
     ] {
         atoms.push(a.into());
     }
@@ -539,7 +539,11 @@ fn the_start_byte_filter_changes_nothing() {
         (seed % n as u64) as usize
     };
     let lines: Vec<String> = (0..400)
-        .map(|_| (0..next(24)).map(|_| atoms[next(atoms.len())].as_str()).collect())
+        .map(|_| {
+            (0..next(24))
+                .map(|_| atoms[next(atoms.len())].as_str())
+                .collect()
+        })
         .collect();
     for lang in langs {
         let spec = langs::find(lang).expect("known");
