@@ -81,13 +81,7 @@ impl Style {
 
     /// The absolute SGR sequence for this style.
     pub fn sgr(&self, out: &mut Vec<u8>, truecolor: bool) {
-        // Built on the stack and appended once (at most 33 bytes: all five attributes and a
-        // 24-bit colour).
-        let mut b = Seq {
-            buf: [0; 40],
-            len: 0,
-        };
-        b.put(b"\x1b[0");
+        out.extend_from_slice(b"\x1b[0");
         for (on, code) in [
             (self.bold, &b";1"[..]),
             (self.dim, b";2"),
@@ -96,48 +90,37 @@ impl Style {
             (self.strike, b";9"),
         ] {
             if on {
-                b.put(code);
+                out.extend_from_slice(code);
             }
         }
         match self.fg {
             None => {}
-            Some(Fg::Idx(n)) => b.num(b";38;5;", n),
-            Some(Fg::Rgb(r, g, bl)) if truecolor => {
-                b.num(b";38;2;", r);
-                b.num(b";", g);
-                b.num(b";", bl);
+            Some(Fg::Idx(n)) => push_num(out, b";38;5;", n),
+            Some(Fg::Rgb(r, g, b)) if truecolor => {
+                push_num(out, b";38;2;", r);
+                push_num(out, b";", g);
+                push_num(out, b";", b);
             }
-            Some(Fg::Rgb(r, g, bl)) => b.num(b";38;5;", rgb_to_256(r, g, bl)),
+            Some(Fg::Rgb(r, g, b)) => push_num(out, b";38;5;", rgb_to_256(r, g, b)),
         }
-        b.put(b"m");
-        out.extend_from_slice(&b.buf[..b.len]);
+        out.push(b'm');
     }
 }
 
-/// A short escape sequence being built.
-struct Seq {
-    buf: [u8; 40],
-    len: usize,
-}
-
-impl Seq {
-    #[inline]
-    fn put(&mut self, s: &[u8]) {
-        self.buf[self.len..self.len + s.len()].copy_from_slice(s);
-        self.len += s.len();
-    }
-
-    #[inline]
-    fn num(&mut self, prefix: &[u8], n: u8) {
-        self.put(prefix);
-        if n >= 100 {
-            self.put(&[b'0' + n / 100]);
+fn push_num(out: &mut Vec<u8>, prefix: &[u8], n: u8) {
+    out.extend_from_slice(prefix);
+    let mut buf = [0u8; 3];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + n % 10;
+        n /= 10;
+        if n == 0 {
+            break;
         }
-        if n >= 10 {
-            self.put(&[b'0' + n / 10 % 10]);
-        }
-        self.put(&[b'0' + n % 10]);
     }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// The nearest colour of the 6×6×6 cube or the grey ramp of the 256-colour palette.
