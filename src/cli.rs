@@ -139,7 +139,7 @@ a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
     disable_help_subcommand = true,
-    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream [OPTIONS] batch <submit|status|wait|fetch|cancel|list>"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -424,7 +424,7 @@ pub struct KeySource {
 }
 
 /// The front doors besides the bare `qstream [OPTIONS] [PROMPT]...`.
-#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
     /// Show the settings in effect, the config file's path, its roles or its profiles
     #[command(subcommand_required = true, arg_required_else_help = true)]
@@ -435,6 +435,117 @@ pub enum Command {
     /// List, search, show and export the exchanges kept in the local log
     #[command(visible_alias = "logs")]
     Log(LogArgs),
+    /// Many prompts at half price through the vendor's Batch API: submit, wait, fetch
+    #[command(
+        subcommand_required = true,
+        arg_required_else_help = true,
+        after_long_help = BATCH_AFTER_LONG_HELP
+    )]
+    Batch {
+        #[command(subcommand)]
+        action: BatchAction,
+    },
+}
+
+pub const BATCH_AFTER_LONG_HELP: &str = "\
+The request options (-m, -s, -r, -P, --thinking, -o, --region, --base-url, …) go before
+`batch`, as for the bare prompt; they apply to every item:
+  qstream -m qwen-plus --no-thinking batch submit items.jsonl
+  qstream batch wait batch_abc && qstream batch fetch batch_abc --output answers.jsonl
+
+Exit status: 0 done; 2 usage or input over the Batch API's limits (nothing uploaded);
+3 no key or HTTP 401/403; 4 rejected; 5 rate limit or quota; 6 server error; 7 network;
+`wait`: 4 when the batch failed, 8 when it expired or was cancelled;
+`fetch`: 8 when some items failed (their lines say why).";
+
+/// `qstream batch …`: the vendor's OpenAI-compatible Batch API (files and batches).
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum BatchAction {
+    /// Convert the items to the Batch API's JSONL, check its limits, upload it and create a
+    /// batch; prints the batch id
+    Submit(BatchSubmitArgs),
+    /// The batch's status and progress
+    Status {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object as the service returned it, one JSON line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until the batch ends (completed, failed, expired or cancelled), polling with
+    /// backoff; progress on a terminal
+    Wait {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object at the end, one JSON line
+        #[arg(long)]
+        json: bool,
+        /// Seconds before the first poll; each wait is longer, up to 120 s
+        #[arg(long, value_name = "SECS", default_value = "10")]
+        interval: f64,
+    },
+    /// Download the output and error files and write one line per item, in input order, in
+    /// `qstream map`'s output shape
+    Fetch {
+        /// The batch id (batch_…)
+        id: String,
+        /// Write the lines to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Cancel the batch (requests done before the cancel are still billed)
+    Cancel {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object as the service returned it, one JSON line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your batches, newest first, with the input each was submitted from (when this
+    /// machine submitted it)
+    #[command(visible_alias = "ls")]
+    List {
+        /// How many batches to list
+        #[arg(short = 'n', long = "count", value_name = "N", default_value = "20")]
+        count: usize,
+        /// One JSON object per batch, one a line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `qstream batch submit`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct BatchSubmitArgs {
+    /// The items: JSON lines {"id", "prompt"} (optionally "system", "model", "messages",
+    /// "params"); `-` = stdin
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+
+    /// How long the service may take: 24h to 336h (14 days), in hours or days (2d)
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub window: String,
+
+    /// The vendor's free test model and endpoint (batch-test-model, /v1/chat/ds-test): checks
+    /// the whole round trip at no cost (at most 100 items, 1 MB)
+    #[arg(long)]
+    pub test: bool,
+
+    /// Write the JSONL that would be uploaded to stdout, and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the batch object as the service returned it, one JSON line, instead of its id
+    #[arg(long)]
+    pub json: bool,
+
+    /// The batch's name in the console (metadata ds_name, at most 100 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+
+    /// The batch's description (metadata ds_description, at most 200 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
