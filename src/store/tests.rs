@@ -219,7 +219,9 @@ fn a_version_2_database_gains_the_batches_table_and_keeps_its_rows() {
         ..Default::default()
     };
     store.insert_batch(&record).expect("insert");
-    store.set_batch_status("batch_1", "completed").expect("status");
+    store
+        .set_batch_status("batch_1", "completed")
+        .expect("status");
     let back = store.batch("batch_1").expect("read").expect("there");
     assert_eq!(back.ids, vec!["b".to_owned(), "a".to_owned()]);
     assert_eq!(back.status.as_deref(), Some("completed"));

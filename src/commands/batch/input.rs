@@ -107,7 +107,10 @@ pub fn config_for(cli: &Cli, item: &Item, env: &dyn Env) -> Result<Config> {
     }
     let (cli, stdin) = crate::settings::fill_template(&cli, Stdin::default());
     let mut config = Config::from_cli(&cli, env, stdin).map_err(|mut e| {
-        e.message = format!("item {:?} (input line {}): {}", item.id, item.line, e.message);
+        e.message = format!(
+            "item {:?} (input line {}): {}",
+            item.id, item.line, e.message
+        );
         e
     })?;
     for (k, v) in &item.params {

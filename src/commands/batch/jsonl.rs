@@ -214,7 +214,15 @@ mod tests {
     fn a_line_is_the_chat_body_unstreamed_with_thinking_explicit() {
         let l = line(
             "a1",
-            &config(&["-m", "qwen-flash", "-s", "be brief", "--max-tokens", "9", "hi"]),
+            &config(&[
+                "-m",
+                "qwen-flash",
+                "-s",
+                "be brief",
+                "--max-tokens",
+                "9",
+                "hi",
+            ]),
             false,
         );
         assert_eq!(
@@ -262,21 +270,31 @@ mod tests {
         let mut c = Checker::new(false);
         c.add("a", 1, 10, &l("qwen-plus")).expect("first");
         let e = c.add("a", 2, 10, &l("qwen-plus")).expect_err("dup");
-        assert!(e.message.contains("duplicate id \"a\" (input lines 1 and 2)"), "{e}");
+        assert!(
+            e.message
+                .contains("duplicate id \"a\" (input lines 1 and 2)"),
+            "{e}"
+        );
         let e = c.add("b", 3, 10, &l("qwen-max")).expect_err("model");
         assert!(e.message.contains("one model"), "{e}");
         let e = c.add("c", 4, 6_000_001, &l("qwen-plus")).expect_err("line");
         assert!(e.message.contains("6.0 MB per line"), "{e}");
-        c.add("d", 5, 6_000_000, &l("qwen-plus")).expect("at the limit");
+        c.add("d", 5, 6_000_000, &l("qwen-plus"))
+            .expect("at the limit");
         let s = c.finish().expect("finish");
-        assert_eq!((s.requests, s.ids), (2, vec!["a".to_owned(), "d".to_owned()]));
+        assert_eq!(
+            (s.requests, s.ids),
+            (2, vec!["a".to_owned(), "d".to_owned()])
+        );
 
         let mut c = Checker::new(true);
         for i in 0..100 {
             c.add(&i.to_string(), i + 1, 10, &l("batch-test-model"))
                 .expect("within");
         }
-        let e = c.add("x", 101, 10, &l("batch-test-model")).expect_err("101st");
+        let e = c
+            .add("x", 101, 10, &l("batch-test-model"))
+            .expect_err("101st");
         assert!(e.message.contains("more than 100 requests"), "{e}");
         let mut c = Checker::new(true);
         c.add("a", 1, 600_000, &l("m")).expect("first");

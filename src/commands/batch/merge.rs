@@ -174,7 +174,10 @@ pub fn result_line(id: &str, v: &Value) -> Value {
     let request_id = response
         .and_then(|r| r.get("request_id"))
         .and_then(Value::as_str)
-        .or_else(|| body.and_then(|b| b.get("request_id")).and_then(Value::as_str));
+        .or_else(|| {
+            body.and_then(|b| b.get("request_id"))
+                .and_then(Value::as_str)
+        });
     let line_error = v.get("error").filter(|e| !e.is_null());
     let body_error = body.filter(|b| b.get("error").is_some_and(|e| !e.is_null()));
     let failed = line_error.is_some()
@@ -309,7 +312,8 @@ fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Value {
         "exit": 0,
     });
     if !calls.is_empty() {
-        line["tool_calls"] = Value::Array(calls.into_iter().map(|(_, c)| Value::Object(c)).collect());
+        line["tool_calls"] =
+            Value::Array(calls.into_iter().map(|(_, c)| Value::Object(c)).collect());
     }
     line
 }
@@ -373,7 +377,10 @@ mod tests {
             .map(|l| serde_json::from_str(l).expect("json"))
             .collect();
         assert_eq!(
-            lines.iter().map(|l| l["id"].as_str().unwrap_or("?")).collect::<Vec<_>>(),
+            lines
+                .iter()
+                .map(|l| l["id"].as_str().unwrap_or("?"))
+                .collect::<Vec<_>>(),
             ["a", "c", "d", "b", "e"]
         );
         assert_eq!(

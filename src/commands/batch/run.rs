@@ -39,9 +39,7 @@ pub fn run(action: &BatchAction, cli: &Cli, env: &dyn Env) -> Result<()> {
                 describe(&batch)
             })
         }
-        BatchAction::Wait { id, json, interval } => {
-            wait(id, *json, *interval, &cli, env, &cancel)
-        }
+        BatchAction::Wait { id, json, interval } => wait(id, *json, *interval, &cli, env, &cancel),
         BatchAction::Fetch { id, output } => fetch(id, output.as_deref(), &cli, env, &cancel),
         BatchAction::Cancel { id, json } => {
             let batch = Service::open(&cli, env, &cancel)?.cancel(id)?;
@@ -138,11 +136,9 @@ impl<'a> Service<'a> {
 
     /// Keep the last status seen in the record (a failure to is not worth a word).
     fn remember(&self, batch: &Value) {
-        if let (Some(store), Some(id), Some(status)) = (
-            &self.store,
-            batch["id"].as_str(),
-            batch["status"].as_str(),
-        ) {
+        if let (Some(store), Some(id), Some(status)) =
+            (&self.store, batch["id"].as_str(), batch["status"].as_str())
+        {
             let _ = store.set_batch_status(id, status);
         }
     }
@@ -267,7 +263,9 @@ fn submit(args: &BatchSubmitArgs, cli: &Cli, env: &dyn Env, cancel: &Cancel) -> 
         let file = File::open(&args.input)
             .map_err(|e| Error::usage(format!("cannot read {origin}: {e}")))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(Error::usage(format!("cannot read {origin}: it is a directory")));
+            return Err(Error::usage(format!(
+                "cannot read {origin}: it is a directory"
+            )));
         }
         Box::new(BufReader::new(file))
     };
@@ -358,7 +356,10 @@ fn submit(args: &BatchSubmitArgs, cli: &Cli, env: &dyn Env, cancel: &Cancel) -> 
             },
             input_file_id: file_id,
             base_url: service.config.base_url.clone(),
-            region: service.config.region.map(|r| format!("{r:?}").to_ascii_lowercase()),
+            region: service
+                .config
+                .region
+                .map(|r| format!("{r:?}").to_ascii_lowercase()),
             model: summary.model.clone(),
             endpoint: summary.url.clone(),
             window,
@@ -521,13 +522,7 @@ fn ids_from_input(service: &Service<'_>, file_id: &str) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-fn fetch(
-    id: &str,
-    output: Option<&Path>,
-    cli: &Cli,
-    env: &dyn Env,
-    cancel: &Cancel,
-) -> Result<()> {
+fn fetch(id: &str, output: Option<&Path>, cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     check_id(id, "batch")?;
     let service = Service::open(cli, env, cancel)?;
     let batch = service.retrieve(id)?;
@@ -578,9 +573,8 @@ fn fetch(
         .map_err(spool_error)?;
     let counts = match output {
         Some(path) => {
-            let file = File::create(path).map_err(|e| {
-                Error::usage(format!("cannot write {}: {e}", path.display()))
-            })?;
+            let file = File::create(path)
+                .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
             let mut out = BufWriter::new(file);
             merge::merge(&order, &mut handles, &mut out)?
         }
@@ -625,10 +619,7 @@ impl<W: Write> Write for Sanitized<W> {
 
 fn list(n: usize, json: bool, cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let service = Service::open(cli, env, cancel)?;
-    let batches = service
-        .client
-        .list(n)
-        .map_err(|e| service.teach(e))?;
+    let batches = service.client.list(n).map_err(|e| service.teach(e))?;
     let ids: Vec<&str> = batches.iter().filter_map(|b| b["id"].as_str()).collect();
     let inputs: std::collections::HashMap<String, String> = service
         .store
@@ -676,8 +667,14 @@ mod tests {
     fn endings_have_their_exit_codes() {
         let b = |status: &str| json!({"id": "batch_1", "status": status, "request_counts": {"total": 3, "completed": 1, "failed": 0}});
         assert!(ending(&b("completed")).is_ok());
-        assert_eq!(ending(&b("failed")).map_err(|e| e.exit), Err(Exit::Rejected));
-        assert_eq!(ending(&b("expired")).map_err(|e| e.exit), Err(Exit::SomeFailed));
+        assert_eq!(
+            ending(&b("failed")).map_err(|e| e.exit),
+            Err(Exit::Rejected)
+        );
+        assert_eq!(
+            ending(&b("expired")).map_err(|e| e.exit),
+            Err(Exit::SomeFailed)
+        );
         assert_eq!(
             ending(&b("cancelled")).map_err(|e| e.exit),
             Err(Exit::SomeFailed)
