@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 mod files;
+pub mod items;
 pub mod media;
 pub mod models;
 pub mod protocol;
