@@ -109,6 +109,21 @@ pub struct Opened {
     pub content_type: Option<String>,
 }
 
+/// Many requests sharing the account's limits (`qstream map`): asked before every attempt,
+/// told how each attempt was answered. The retries stay here; the pace only spaces them.
+pub trait Pace: Sync {
+    /// Wait until an attempt may be sent (Ctrl-C ends the wait).
+    fn before(&self, cancel: &Cancel) -> Result<()>;
+    /// The server refused for rate (a retryable 429); `retry_after` when it said how long.
+    fn refused(&self, retry_after: Option<Duration>);
+    /// The attempt got an answer that was not a refusal for rate.
+    fn answered(&self);
+}
+
+/// How many times a request under a `Pace` may be refused for rate: the pace slows the whole
+/// run down, so a refusal is expected while it finds the rate, not a sign to give up.
+pub const PACED_RATE_RETRIES: u32 = 12;
+
 /// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
 /// `say` gets one line per retry.
 pub fn open(
@@ -117,6 +132,19 @@ pub fn open(
     key: &ApiKey,
     net: &Network,
     cancel: &Cancel,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    open_paced(agent, request, key, net, cancel, None, say)
+}
+
+/// `open`, with every attempt asked of `pace` first and its answer told to it.
+pub fn open_paced(
+    agent: &Agent,
+    request: &Request,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    pace: Option<&dyn Pace>,
     say: &mut dyn FnMut(&str),
 ) -> Result<Opened> {
     check_scheme(&request.url, net.allow_insecure_http)?;
@@ -136,6 +164,9 @@ pub fn open(
             },
             None => None,
         };
+        if let Some(pace) = pace {
+            pace.before(cancel)?;
+        }
         let (error, retry_after) = match send(agent, request, key, &body, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -163,6 +194,9 @@ pub fn open(
                     .is_some_and(|m| m.eq_ignore_ascii_case("text/html"));
                 let mut reader = resp.into_body().into_reader();
                 if (200..300).contains(&status) && !html {
+                    if let Some(pace) = pace {
+                        pace.answered();
+                    }
                     // A stream, or whatever else: the stream loop says what it was.
                     return Ok(Opened {
                         body: Box::new(reader),
@@ -211,7 +245,19 @@ pub fn open(
             Exit::Network => error.message.starts_with("cannot connect"),
             _ => false,
         };
-        if !retryable || attempt >= net.retries {
+        let rate = error.exit == Exit::RateLimit;
+        if let Some(pace) = pace {
+            if rate && retryable {
+                pace.refused(retry_after.as_deref().and_then(parse_retry_after));
+            } else {
+                pace.answered();
+            }
+        }
+        let most = match pace {
+            Some(_) if rate => net.retries.max(PACED_RATE_RETRIES),
+            _ => net.retries,
+        };
+        if !retryable || attempt >= most {
             return Err(error);
         }
         attempt += 1;
@@ -232,7 +278,7 @@ pub fn open(
         say(&format!(
             "qstream: {error}; retrying in {:.1} s ({attempt} of {})",
             wait.as_secs_f64(),
-            net.retries
+            most
         ));
         sleep(wait, cancel)?;
     }
