@@ -109,6 +109,21 @@ pub struct Opened {
     pub content_type: Option<String>,
 }
 
+/// Many requests sharing the account's limits (`qstream map`): asked before every attempt,
+/// told how each attempt was answered. The retries stay here; the pace only spaces them.
+pub trait Pace: Sync {
+    /// Wait until an attempt may be sent (Ctrl-C ends the wait).
+    fn before(&self, cancel: &Cancel) -> Result<()>;
+    /// The server refused for rate (a retryable 429); `retry_after` when it said how long.
+    fn refused(&self, retry_after: Option<Duration>);
+    /// The attempt got an answer that was not a refusal for rate.
+    fn answered(&self);
+}
+
+/// How many times a request under a `Pace` may be refused for rate: the pace slows the whole
+/// run down, so a refusal is expected while it finds the rate, not a sign to give up.
+pub const PACED_RATE_RETRIES: u32 = 12;
+
 /// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
 /// `say` gets one line per retry.
 pub fn open(
@@ -117,6 +132,19 @@ pub fn open(
     key: &ApiKey,
     net: &Network,
     cancel: &Cancel,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    open_paced(agent, request, key, net, cancel, None, say)
+}
+
+/// `open`, with every attempt asked of `pace` first and its answer told to it.
+pub fn open_paced(
+    agent: &Agent,
+    request: &Request,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    pace: Option<&dyn Pace>,
     say: &mut dyn FnMut(&str),
 ) -> Result<Opened> {
     let body = serde_json::to_vec(&request.body)
@@ -128,6 +156,7 @@ pub fn open(
         payload: Payload::Bytes(body),
         idempotent: true,
         expecting: "an event stream",
+        pace,
     };
     self::call(agent, &call, key, net, cancel, say)
 }
@@ -166,6 +195,8 @@ pub struct Call<'a> {
     pub idempotent: bool,
     /// What a 2xx body should be, for the message about a web page instead.
     pub expecting: &'a str,
+    /// Asked before every attempt and told its answer (`qstream map`), if any.
+    pub pace: Option<&'a dyn Pace>,
 }
 
 /// Send `call`, retrying what `open` retries (a 5xx only when the call is idempotent).
@@ -192,6 +223,9 @@ pub fn call(
             },
             None => None,
         };
+        if let Some(pace) = call.pace {
+            pace.before(cancel)?;
+        }
         let (error, retry_after) = match send(agent, call, key, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -219,6 +253,9 @@ pub fn call(
                     .is_some_and(|m| m.eq_ignore_ascii_case("text/html"));
                 let mut reader = resp.into_body().into_reader();
                 if (200..300).contains(&status) && !html {
+                    if let Some(pace) = call.pace {
+                        pace.answered();
+                    }
                     // A stream, or whatever else: the caller says what it was.
                     return Ok(Opened {
                         body: Box::new(reader),
@@ -271,7 +308,19 @@ pub fn call(
             Exit::Network => error.message.starts_with("cannot connect"),
             _ => false,
         };
-        if !retryable || attempt >= net.retries {
+        let rate = error.exit == Exit::RateLimit;
+        if let Some(pace) = call.pace {
+            if rate && retryable {
+                pace.refused(retry_after.as_deref().and_then(parse_retry_after));
+            } else {
+                pace.answered();
+            }
+        }
+        let most = match call.pace {
+            Some(_) if rate => net.retries.max(PACED_RATE_RETRIES),
+            _ => net.retries,
+        };
+        if !retryable || attempt >= most {
             return Err(error);
         }
         attempt += 1;
@@ -292,7 +341,7 @@ pub fn call(
         say(&format!(
             "qstream: {error}; retrying in {:.1} s ({attempt} of {})",
             wait.as_secs_f64(),
-            net.retries
+            most
         ));
         sleep(wait, cancel)?;
     }

@@ -96,6 +96,7 @@ impl<'a> Client<'a> {
             payload,
             idempotent,
             expecting: "an answer from the Batch API",
+            pace: None,
         };
         let quiet = self.quiet;
         transport::call(
