@@ -514,13 +514,49 @@ pub enum BatchAction {
     },
 }
 
+/// How to read the items of `map` and `batch submit` (see `crate::items`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ItemsArgs {
+    /// The input's format [default: from the extension: .csv CSV, .txt lines, else JSON lines]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::items::Format>,
+
+    /// The prompt of each item, with {column} (CSV), {field} (JSON lines) or {line} (lines)
+    /// filled in
+    #[arg(long, value_name = "TEXT")]
+    pub template: Option<String>,
+
+    /// Where each item's id comes from (a CSV column or a JSON field) [default: id, else the
+    /// line number]
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+
+    /// Each non-blank line is a prompt (or {line} in --template); same as --format lines
+    #[arg(long)]
+    pub lines: bool,
+}
+
+impl ItemsArgs {
+    pub fn options(&self) -> crate::items::ItemsOptions {
+        crate::items::ItemsOptions {
+            format: self.format,
+            template: self.template.clone(),
+            id_column: self.id_column.clone(),
+            lines: self.lines,
+        }
+    }
+}
+
 /// `qstream batch submit`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct BatchSubmitArgs {
     /// The items: JSON lines {"id", "prompt"} (optionally "system", "model", "messages",
-    /// "params"); `-` = stdin
+    /// "params"), CSV with a header, or plain lines; `-` = stdin
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
+
+    #[command(flatten)]
+    pub items: ItemsArgs,
 
     /// How long the service may take: 24h to 336h (14 days), in hours or days (2d)
     #[arg(long, value_name = "DURATION", default_value = "24h")]

@@ -917,3 +917,64 @@ fn without_a_local_record_fetch_reads_the_order_from_the_uploaded_input() {
         "{downloads:?}"
     );
 }
+
+#[test]
+fn csv_with_a_template_and_plain_lines_become_the_same_requests() {
+    let dir = temp_dir("batch-formats");
+    let api = Api::start(LIFECYCLE.to_vec(), End::Completed);
+    let csv = dir.join("reviews.csv");
+    std::fs::write(&csv, "sku,text\nA-1,\"great, really\"\nB-2,meh\n").expect("csv");
+    let out = run(
+        api.cmd(&dir.join("log.db"))
+            .args(["-s", "be brief", "batch", "submit", "--dry-run"])
+            .args(["--template", "Summarise: {text}", "--id-column", "sku"])
+            .arg(&csv),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let got = lines(&out);
+    assert_eq!(
+        got.iter()
+            .map(|l| (
+                l["custom_id"].as_str().unwrap_or("?"),
+                l["body"]["messages"][1]["content"].as_str().unwrap_or("?")
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("A-1", "Summarise: great, really"),
+            ("B-2", "Summarise: meh")
+        ]
+    );
+    assert_eq!(
+        got[0]["body"]["messages"][0],
+        json!({"role": "system", "content": "be brief"})
+    );
+
+    let out = run(
+        api.cmd(&dir.join("log.db")).args([
+            "batch",
+            "submit",
+            "--lines",
+            "--template",
+            "Translate: {line}",
+            "-",
+        ]),
+        Some(b"hello\n\nworld\n"),
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let st = api.state();
+    let sent: Vec<Value> = String::from_utf8_lossy(&st.uploads[0].content)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("line"))
+        .collect();
+    assert_eq!(st.uploads[0].filename, "stdin.jsonl");
+    assert_eq!(
+        sent.iter()
+            .map(|l| (
+                l["custom_id"].as_str().unwrap_or("?"),
+                l["body"]["messages"][0]["content"].as_str().unwrap_or("?")
+            ))
+            .collect::<Vec<_>>(),
+        [("1", "Translate: hello"), ("3", "Translate: world")]
+    );
+}

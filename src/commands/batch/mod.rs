@@ -4,7 +4,6 @@
 //! and `list` follow it. The request options before `batch` apply to every item.
 
 pub mod client;
-mod input;
 pub mod jsonl;
 pub mod merge;
 mod run;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::client::{check_id, Client};
-use super::{input, jsonl, merge};
+use super::{jsonl, merge};
 use crate::cli::{BatchAction, BatchSubmitArgs, Cli, Protocol};
 use crate::config::{Config, Env, Stdin};
 use crate::error::{Error, Exit, Result};
@@ -270,17 +270,24 @@ fn submit(args: &BatchSubmitArgs, cli: &Cli, env: &dyn Env, cancel: &Cancel) -> 
         Box::new(BufReader::new(file))
     };
 
-    // The file the service gets, written and checked before anything is sent.
+    // The file the service gets, written and checked before anything is sent. Every item
+    // starts from the settings of a single request (the prompt placeholder is replaced).
+    let base = service_config(cli, env)?;
+    let items = crate::items::read(
+        reader,
+        (!stdin).then_some(args.input.as_path()),
+        &args.items.options(),
+    )?;
     let spool = Spool::create("input")?;
     let mut checker = jsonl::Checker::new(args.test);
     {
         let mut writer = BufWriter::new(&spool.file);
-        for item in input::read(reader, origin.clone()) {
+        for item in items {
             if cancel.is_cancelled() {
                 return Err(Error::interrupted());
             }
             let item = item?;
-            let config = input::config_for(cli, &item, env)?;
+            let config = crate::items::config_for(&base, &item)?;
             let line = jsonl::line(&item.id, &config, args.test);
             let text = line.to_string();
             checker.add(&item.id, item.line, text.len() as u64, &line)?;
