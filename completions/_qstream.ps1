@@ -97,6 +97,7 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the settings in effect, the config file''s path, its roles or its profiles')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'List, search, show and export the exchanges kept in the local log')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Many prompts at half price through the vendor''s Batch API: submit, wait, fetch')
             break
         }
         'qstream;config' {
@@ -325,6 +326,114 @@ Register-ArgumentCompleter -Native -CommandName 'qstream' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;batch' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Convert the items to the Batch API''s JSONL, check its limits, upload it and create a batch; prints the batch id')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'The batch''s status and progress')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until the batch ends (completed, failed, expired or cancelled), polling with backoff; progress on a terminal')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Download the output and error files and write one line per item, in input order, in `qstream map`''s output shape')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel the batch (requests done before the cancel are still billed)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Your batches, newest first, with the input each was submitted from (when this machine submitted it)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'Your batches, newest first, with the input each was submitted from (when this machine submitted it)')
+            break
+        }
+        'qstream;batch;submit' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format [default: from the extension: .csv CSV, .txt lines, else JSON lines]')
+            [CompletionResult]::new('--template', '--template', [CompletionResultType]::ParameterName, 'The prompt of each item, with {column} (CSV), {field} (JSON lines) or {line} (lines) filled in')
+            [CompletionResult]::new('--id-column', '--id-column', [CompletionResultType]::ParameterName, 'Where each item''s id comes from (a CSV column or a JSON field) [default: id, else the line number]')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'How long the service may take: 24h to 336h (14 days), in hours or days (2d)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The batch''s name in the console (metadata ds_name, at most 100 characters)')
+            [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'The batch''s description (metadata ds_description, at most 200 characters)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Each non-blank line is a prompt (or {line} in --template); same as --format lines')
+            [CompletionResult]::new('--test', '--test', [CompletionResultType]::ParameterName, 'The vendor''s free test model and endpoint (batch-test-model, /v1/chat/ds-test): checks the whole round trip at no cost (at most 100 items, 1 MB)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Write the JSONL that would be uploaded to stdout, and send nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the batch object as the service returned it, one JSON line, instead of its id')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'qstream;batch;status' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'The batch object as the service returned it, one JSON line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;batch;wait' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds before the first poll; each wait is longer, up to 120 s')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'The batch object at the end, one JSON line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;batch;fetch' {
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the lines to FILE instead of stdout')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;batch;cancel' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'The batch object as the service returned it, one JSON line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;batch;list' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many batches to list')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many batches to list')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per batch, one a line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'qstream;batch;ls' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many batches to list')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many batches to list')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The config file to read instead of ~/.config/qstream/config.toml')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use the config file''s [profiles.NAME] (region, workspace, key variable, defaults)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Use the config file''s [roles.NAME] (system message, prompt template, defaults)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per batch, one a line')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -104,6 +104,7 @@ complete -c qstream -n "__fish_qstream_needs_command" -s V -l version -d 'Print 
 complete -c qstream -n "__fish_qstream_needs_command" -a "config" -d 'Show the settings in effect, the config file\'s path, its roles or its profiles'
 complete -c qstream -n "__fish_qstream_needs_command" -a "log" -d 'List, search, show and export the exchanges kept in the local log'
 complete -c qstream -n "__fish_qstream_needs_command" -a "logs" -d 'List, search, show and export the exchanges kept in the local log'
+complete -c qstream -n "__fish_qstream_needs_command" -a "batch" -d 'Many prompts at half price through the vendor\'s Batch API: submit, wait, fetch'
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand config; and not __fish_seen_subcommand_from show path roles profiles" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
@@ -222,3 +223,63 @@ complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_su
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
 complete -c qstream -n "__fish_qstream_using_subcommand logs; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "submit" -d 'Convert the items to the Batch API\'s JSONL, check its limits, upload it and create a batch; prints the batch id'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "status" -d 'The batch\'s status and progress'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "wait" -d 'Wait until the batch ends (completed, failed, expired or cancelled), polling with backoff; progress on a terminal'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "fetch" -d 'Download the output and error files and write one line per item, in input order, in `qstream map`\'s output shape'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "cancel" -d 'Cancel the batch (requests done before the cancel are still billed)'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "list" -d 'Your batches, newest first, with the input each was submitted from (when this machine submitted it)'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and not __fish_seen_subcommand_from submit status wait fetch cancel list ls" -f -a "ls" -d 'Your batches, newest first, with the input each was submitted from (when this machine submitted it)'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l format -d 'The input\'s format [default: from the extension: .csv CSV, .txt lines, else JSON lines]' -r -f -a "jsonl\t'One JSON object a line: {"id", "prompt", "system", "model", "messages", "params"}'
+csv\t'A header row, then one record a line (RFC 4180); prompts from --template or a `prompt` column'
+lines\t'Each non-blank line a prompt (or `{line}` in --template)'"
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l template -d 'The prompt of each item, with {column} (CSV), {field} (JSON lines) or {line} (lines) filled in' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l id-column -d 'Where each item\'s id comes from (a CSV column or a JSON field) [default: id, else the line number]' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l window -d 'How long the service may take: 24h to 336h (14 days), in hours or days (2d)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l name -d 'The batch\'s name in the console (metadata ds_name, at most 100 characters)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l description -d 'The batch\'s description (metadata ds_description, at most 200 characters)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l lines -d 'Each non-blank line is a prompt (or {line} in --template); same as --format lines'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l test -d 'The vendor\'s free test model and endpoint (batch-test-model, /v1/chat/ds-test): checks the whole round trip at no cost (at most 100 items, 1 MB)'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l dry-run -d 'Write the JSONL that would be uploaded to stdout, and send nothing'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -l json -d 'Print the batch object as the service returned it, one JSON line, instead of its id'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from submit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from status" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from status" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from status" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from status" -l json -d 'The batch object as the service returned it, one JSON line'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from wait" -l interval -d 'Seconds before the first poll; each wait is longer, up to 120 s' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from wait" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from wait" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from wait" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from wait" -l json -d 'The batch object at the end, one JSON line'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from wait" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from fetch" -l output -d 'Write the lines to FILE instead of stdout' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from fetch" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from fetch" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from fetch" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from fetch" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from cancel" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from cancel" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from cancel" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from cancel" -l json -d 'The batch object as the service returned it, one JSON line'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from list" -s n -l count -d 'How many batches to list' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from list" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from list" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from list" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from list" -l json -d 'One JSON object per batch, one a line'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from ls" -s n -l count -d 'How many batches to list' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from ls" -l config -d 'The config file to read instead of ~/.config/qstream/config.toml' -r -F
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from ls" -s P -l profile -d 'Use the config file\'s [profiles.NAME] (region, workspace, key variable, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from ls" -s r -l role -d 'Use the config file\'s [roles.NAME] (system message, prompt template, defaults)' -r
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from ls" -l json -d 'One JSON object per batch, one a line'
+complete -c qstream -n "__fish_qstream_using_subcommand batch; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
