@@ -360,8 +360,14 @@ fn advance(b: &mut Batch, status: &str, files: &mut HashMap<String, Vec<u8>>) {
     b.object["request_counts"]["total"] = json!(total);
     match status {
         "failed" => {
+            // A batch named "hostile" fails with a control sequence in its message.
+            let message = if b.object["metadata"]["ds_name"] == "hostile" {
+                "The input \u{1b}[2J file is bad."
+            } else {
+                "The input file is not valid JSONL."
+            };
             b.object["errors"] = json!({"object": "list", "data": [
-                {"code": "invalid_file", "message": "The input file is not valid JSONL.", "line": 1}
+                {"code": "invalid_file", "message": message, "line": 1}
             ]});
         }
         "completed" | "expired" | "cancelled" => {
@@ -976,5 +982,65 @@ fn csv_with_a_template_and_plain_lines_become_the_same_requests() {
             ))
             .collect::<Vec<_>>(),
         [("1", "Translate: hello"), ("3", "Translate: world")]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn on_a_terminal_wait_shows_progress_and_no_control_sequence_from_the_service() {
+    use common::pty::{run_in_pty, PtyOptions};
+    let dir = temp_dir("batch-tty");
+    let log = dir.join("log.db");
+    let api = Api::start(
+        vec!["validating", "in_progress", "in_progress", "failed"],
+        End::Failed,
+    );
+    let out = run(
+        api.cmd(&log)
+            .args(["batch", "submit", "--name", "hostile"])
+            .arg(items(&dir)),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let id = out.stdout.trim().to_owned();
+    let pty = run_in_pty(
+        api.cmd(&log)
+            .args(["batch", "wait", &id, "--interval", "0.01"]),
+        PtyOptions::default(),
+    );
+    assert_eq!(pty.status, Some(4), "{}", pty.text());
+    let text = pty.text();
+    assert!(
+        text.contains(&format!(
+            "\r\x1b[2K{id}  in_progress  0 of 4 done, 0 failed"
+        )),
+        "{text:?}"
+    );
+    assert!(text.contains("The input ^[[2J file is bad."), "{text:?}");
+    assert!(!text.contains("\x1b[2J"), "{text:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_a_wait_with_130() {
+    use common::pty::{spawn_in_pty, PtyOptions};
+    use std::time::Duration;
+    let dir = temp_dir("batch-ctrlc");
+    let log = dir.join("log.db");
+    let api = Api::start(vec!["in_progress"; 50], End::Completed);
+    let id = submit(&api, &log, &items(&dir));
+    let mut child = spawn_in_pty(
+        api.cmd(&log)
+            .args(["batch", "wait", &id, "--interval", "30"]),
+        PtyOptions::default(),
+    );
+    child.wait_for(b"in_progress", Duration::from_secs(20));
+    child.send(b"\x03");
+    let run = child.finish(Duration::from_secs(20));
+    assert_eq!(run.status, Some(130), "{}", run.text());
+    assert!(
+        run.text().contains("qstream: interrupted"),
+        "{}",
+        run.text()
     );
 }
