@@ -1044,3 +1044,31 @@ fn ctrl_c_ends_a_wait_with_130() {
         run.text()
     );
 }
+
+#[test]
+fn the_top_level_dry_run_and_json_mean_what_the_subcommands_flags_mean() {
+    let dir = temp_dir("batch-toplevel");
+    let log = dir.join("log.db");
+    let api = Api::start(vec!["in_progress"; 5], End::Completed);
+    let out = run(
+        api.cmd(&log)
+            .args(["--dry-run", "batch", "submit"])
+            .arg(items(&dir)),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(lines(&out).len(), 4);
+    assert_eq!(api.server.connections(), 0, "a dry run sends nothing");
+    let out = run(
+        api.cmd(&log)
+            .args(["--dry-run", "batch", "cancel", "batch_1"]),
+        None,
+    );
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert_eq!(api.server.connections(), 0);
+
+    let id = submit(&api, &log, &items(&dir));
+    let out = run(api.cmd(&log).args(["--json", "batch", "status", &id]), None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(lines(&out)[0]["status"], "in_progress");
+}

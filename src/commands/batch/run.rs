@@ -29,9 +29,23 @@ pub fn run(action: &BatchAction, cli: &Cli, env: &dyn Env) -> Result<()> {
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
     let cli = batch_cli(cli)?;
+    // `qstream --dry-run batch …` and `qstream --json batch …` mean what the subcommand's own
+    // flags mean: a dry run must never be taken for a submission.
+    if cli.dry_run && !matches!(action, BatchAction::Submit(_)) {
+        return Err(Error::usage(
+            "--dry-run applies to `batch submit` only (it prints the JSONL and sends nothing)",
+        ));
+    }
+    let json_too = cli.json;
     match action {
-        BatchAction::Submit(args) => submit(args, &cli, env, &cancel),
+        BatchAction::Submit(args) => {
+            let mut args = args.clone();
+            args.dry_run |= cli.dry_run;
+            args.json |= json_too;
+            submit(&args, &cli, env, &cancel)
+        }
         BatchAction::Status { id, json } => {
+            let json = &(*json || json_too);
             let batch = Service::open(&cli, env, &cancel)?.retrieve(id)?;
             emit(&if *json {
                 format!("{batch}\n")
@@ -42,6 +56,7 @@ pub fn run(action: &BatchAction, cli: &Cli, env: &dyn Env) -> Result<()> {
         BatchAction::Wait { id, json, interval } => wait(id, *json, *interval, &cli, env, &cancel),
         BatchAction::Fetch { id, output } => fetch(id, output.as_deref(), &cli, env, &cancel),
         BatchAction::Cancel { id, json } => {
+            let json = &(*json || json_too);
             let batch = Service::open(&cli, env, &cancel)?.cancel(id)?;
             emit(&if *json {
                 format!("{batch}\n")
@@ -49,7 +64,7 @@ pub fn run(action: &BatchAction, cli: &Cli, env: &dyn Env) -> Result<()> {
                 describe(&batch)
             })
         }
-        BatchAction::List { count: n, json } => list(*n, *json, &cli, env, &cancel),
+        BatchAction::List { count: n, json } => list(*n, *json || json_too, &cli, env, &cancel),
     }
 }
 
