@@ -1072,3 +1072,30 @@ fn the_top_level_dry_run_and_json_mean_what_the_subcommands_flags_mean() {
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     assert_eq!(lines(&out)[0]["status"], "in_progress");
 }
+
+#[test]
+fn an_unknown_batch_is_a_rejection_naming_no_chat_url() {
+    let dir = temp_dir("batch-404");
+    let api = Api::start(LIFECYCLE.to_vec(), End::Completed);
+    let out = run(
+        api.cmd(&dir.join("log.db"))
+            .args(["batch", "status", "batch_nope"]),
+        None,
+    );
+    assert_eq!(out.status, Some(4), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "qstream: batch not found (NotFound, HTTP 404)\n"
+    );
+    let out = run(
+        api.cmd(&dir.join("log.db"))
+            .args(["batch", "fetch", "../files"]),
+        None,
+    );
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert_eq!(
+        api.server.connections(),
+        1,
+        "a bad id is refused before it is sent"
+    );
+}

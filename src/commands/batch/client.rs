@@ -293,7 +293,12 @@ impl<'a> Client<'a> {
                 Err(_) if self.cancel.is_cancelled() => return Err(Error::interrupted()),
                 Err(e) => return Err(transport::read_error(e, &self.net)),
             };
-            to.write_all(&buf[..n])
+            let Some(bytes) = buf.get(..n) else {
+                return Err(Error::internal(
+                    "a read claimed more bytes than its buffer holds",
+                ));
+            };
+            to.write_all(bytes)
                 .map_err(|e| Error::internal(format!("cannot write a downloaded file: {e}")))?;
             total += n as u64;
         }

@@ -133,7 +133,12 @@ impl<'a> Service<'a> {
         })
     }
 
+    /// The hints a single request's error gets, except the one for a 404: that names the
+    /// chat URL, and here the URL was a batch's or a file's.
     fn teach(&self, e: Error) -> Error {
+        if e.api.as_ref().and_then(|a| a.status) == Some(404) {
+            return e;
+        }
         crate::explain::teach(e, &self.config)
     }
 
