@@ -22,6 +22,11 @@ fn main() -> ExitCode {
             &ProcessEnv,
         )),
         Some(Command::Log(args)) => report(qstream::commands::log::run(args, &ProcessEnv)),
+        Some(Command::Map(args)) => ExitCode::from(qstream::commands::map::main(
+            &settings.cli,
+            args,
+            &ProcessEnv,
+        )),
         None => ExitCode::from(qstream::main_with_args(settings.cli)),
     }
 }

@@ -1,7 +1,8 @@
 //! The log's schema, versioned with `PRAGMA user_version`, and the migrations between versions.
 //!
 //! Version 1 was the first shape of the `exchanges` table: no attachments, no cached or reasoning
-//! token counts, no clipping flag and no full-text index. Version 2 (current) adds them. Every
+//! token counts, no clipping flag and no full-text index. Version 2 adds them. Version 3
+//! (current) adds `run_id`: the `qstream map` run an exchange was an item of. Every
 //! migration runs in one transaction, so a database is at one version or the next, never between.
 
 use rusqlite::{Connection, Transaction};
@@ -9,7 +10,7 @@ use rusqlite::{Connection, Transaction};
 use super::{Result, StoreError};
 
 /// The version this build writes.
-pub const CURRENT: i64 = 2;
+pub const CURRENT: i64 = 3;
 
 /// Version 1, kept to create old databases in tests and to document what a migration starts
 /// from.
@@ -70,8 +71,15 @@ END;
 INSERT INTO exchanges_fts (exchanges_fts) VALUES ('rebuild');
 ";
 
+/// From version 2 to 3: the run of `qstream map` an item was sent by (NULL for a single
+/// request).
+const V2_TO_V3: &str = "
+ALTER TABLE exchanges ADD COLUMN run_id TEXT;
+CREATE INDEX exchanges_run ON exchanges (run_id) WHERE run_id IS NOT NULL;
+";
+
 /// Each step: the SQL that takes version `i + 1` to `i + 2`.
-const STEPS: [&str; 1] = [V1_TO_V2];
+const STEPS: [&str; 2] = [V1_TO_V2, V2_TO_V3];
 
 /// Bring the database to [`CURRENT`]: create it when empty, else run the missing steps.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
