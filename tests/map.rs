@@ -337,3 +337,260 @@ fn connections_are_reused_and_in_flight_is_bounded_by_jobs() {
         server.connections()
     );
 }
+
+/// Lines of `path` that are whole (the last may be cut by an interruption).
+fn whole_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_then_a_rerun_leaves_each_id_exactly_once() {
+    // Requests of the rerun, told apart by its key.
+    let rerun_requests = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let rerun_requests = Arc::clone(&rerun_requests);
+        Many::start(move |r| {
+            if r.header("authorization")
+                .is_some_and(|a| a.ends_with("-rerun"))
+            {
+                rerun_requests.fetch_add(1, Ordering::SeqCst);
+            }
+            let p = prompt_of(r);
+            // Every tenth item fails (a 400): its error line is replaced by the rerun's.
+            if p.ends_with('5') {
+                return Answer::error(400, "InvalidParameter", "no good");
+            }
+            Answer::content(&p).delay(Duration::from_millis(20))
+        })
+    };
+    let dir = temp_dir("map-resume");
+    let text: String = (0..60).map(|i| format!("item {i}\n")).collect();
+    let input = write(&dir, "in.txt", &text);
+    let output = dir.join("out.jsonl");
+    let mut child = map(&server)
+        .args(["-j", "2", "--output"])
+        .arg(&output)
+        .arg(&input)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while whole_lines(&output).len() < 10 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let first = whole_lines(&output);
+    assert!(
+        first.len() < 60,
+        "finished before the interrupt: {}",
+        first.len()
+    );
+    // The file holds whole lines only, each id once.
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.ends_with('\n'));
+    let ok_before = first.iter().filter(|v| v["status"] == "ok").count();
+
+    let mut rerun = map(&server);
+    rerun.env("DASHSCOPE_API_KEY", format!("{KEY}-rerun"));
+    let out = run(
+        rerun.args(["-j", "4", "--output"]).arg(&output).arg(&input),
+        None,
+    );
+    // The items that failed the first time fail again (the server says so): exit 8.
+    assert!(matches!(out.status, Some(0 | 8)), "{}", show(&out));
+    let all = whole_lines(&output);
+    let mut ids: Vec<&str> = all.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut want: Vec<String> = (1..=60).map(|i| i.to_string()).collect();
+    want.sort();
+    assert_eq!(ids, want, "each id exactly once");
+    // The items ok before were not sent again.
+    assert_eq!(rerun_requests.load(Ordering::SeqCst), 60 - ok_before);
+    assert_eq!(all.iter().filter(|v| v["status"] == "error").count(), 6);
+}
+
+#[test]
+fn a_rerun_with_everything_done_sends_nothing() {
+    let server = echo();
+    let dir = temp_dir("map-done");
+    let input = write(&dir, "in.txt", "a\nb\n");
+    let output = dir.join("out.jsonl");
+    let out = run(map(&server).arg("--output").arg(&output).arg(&input), None);
+    assert_eq!(out.status, Some(0), "{}", show(&out));
+    assert!(out.stdout.is_empty());
+    let out = run(map(&server).arg("--output").arg(&output).arg(&input), None);
+    assert_eq!(out.status, Some(0), "{}", show(&out));
+    assert_eq!(server.requests(), 2);
+    assert_eq!(whole_lines(&output).len(), 2);
+    assert!(
+        out.stderr.contains("2 done before, skipped"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn options_before_the_word_map_apply_too() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = {
+        let seen = Arc::clone(&seen);
+        Many::start(move |r| {
+            seen.lock().unwrap().push(r.json());
+            Answer::content("ok")
+        })
+    };
+    let dir = temp_dir("map-before");
+    let input = write(&dir, "in.txt", "x\n");
+    let mut cmd = qstream();
+    cmd.env("DASHSCOPE_API_KEY", KEY)
+        .env("QSTREAM_NO_LOG", "1")
+        .args(["-m", "qwen-turbo", "--no-thinking", "map", "--base-url"])
+        .arg(format!("{}/compatible-mode/v1", server.url()))
+        .arg(&input);
+    let out = run(&mut cmd, None);
+    assert_eq!(out.status, Some(0), "{}", show(&out));
+    let body = seen.lock().unwrap()[0].clone();
+    assert_eq!(body["model"], "qwen-turbo");
+    assert_eq!(body["enable_thinking"], false);
+}
+
+#[test]
+fn single_request_only_options_are_refused() {
+    let server = echo();
+    let dir = temp_dir("map-refuse");
+    let input = write(&dir, "in.txt", "x\n");
+    for flag in ["--json", "--dry-run", "--raw"] {
+        let out = run(map(&server).arg(flag).arg(&input), None);
+        assert_eq!(out.status, Some(2), "{flag}: {}", show(&out));
+        assert!(out.stderr.contains("map takes no"), "{}", out.stderr);
+    }
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn items_are_logged_with_the_run_id_unless_no_log() {
+    let server = echo();
+    let dir = temp_dir("map-log");
+    let db = dir.join("log.db");
+    let input = write(&dir, "in.txt", "one\ntwo\n");
+    let mut cmd = map(&server);
+    cmd.env_remove("QSTREAM_NO_LOG")
+        .env("QSTREAM_LOG_DB", &db)
+        .arg(&input);
+    let out = run(&mut cmd, None);
+    assert_eq!(out.status, Some(0), "{}", show(&out));
+    let mut log = qstream();
+    log.env("QSTREAM_LOG_DB", &db).args(["log", "--json"]);
+    let rows = lines(&run(&mut log, None).stdout);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let mut contents: Vec<&str> = rows
+        .iter()
+        .map(|r| r["content"].as_str().unwrap())
+        .collect();
+    contents.sort();
+    assert_eq!(contents, ["echo: one", "echo: two"]);
+    assert!(rows.iter().all(|r| r["status"] == "ok"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let runs: Vec<Option<String>> = conn
+        .prepare("SELECT run_id FROM exchanges")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert!(runs[0].is_some() && runs[0] == runs[1], "{runs:?}");
+
+    let db2 = dir.join("none.db");
+    let mut cmd = map(&server);
+    cmd.env_remove("QSTREAM_NO_LOG")
+        .env("QSTREAM_LOG_DB", &db2)
+        .arg("--no-log")
+        .arg(&input);
+    assert_eq!(run(&mut cmd, None).status, Some(0));
+    assert!(!db2.exists());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn threads_and_descriptors_stay_bounded_over_a_long_run() {
+    let server = Many::start(|r| Answer::content(&prompt_of(r)).delay(Duration::from_millis(2)));
+    let dir = temp_dir("map-bounded");
+    let text: String = (0..500).map(|i| format!("p{i}\n")).collect();
+    let input = write(&dir, "in.txt", &text);
+    let output = dir.join("out.jsonl");
+    let mut child = map(&server)
+        .args(["-j", "2", "--output"])
+        .arg(&output)
+        .arg(&input)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = PathBuf::from(format!("/proc/{}", child.id()));
+    let (mut most_threads, mut most_fds, mut samples) = (0, 0, 0);
+    while child.try_wait().unwrap().is_none() {
+        let threads = std::fs::read_dir(proc.join("task"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let fds = std::fs::read_dir(proc.join("fd"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        if whole_lines(&output).len() > 50 {
+            most_threads = most_threads.max(threads);
+            most_fds = most_fds.max(fds);
+            samples += 1;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(whole_lines(&output).len(), 500);
+    assert!(samples > 0, "the run ended before it could be measured");
+    // main, reader, 2 workers, log, ctrlc, up to 2 read-ahead threads, and a margin.
+    assert!(most_threads <= 12, "{most_threads} threads");
+    // stdio, the input twice, the output, 2 sockets, and a margin.
+    assert!(most_fds <= 16, "{most_fds} descriptors");
+    assert!(
+        server.connections() <= 4,
+        "{} connections",
+        server.connections()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn progress_shows_on_a_terminal_and_not_in_a_pipe_or_with_quiet() {
+    use common::pty::{run_in_pty, PtyOptions};
+    let server = Many::start(|r| Answer::content(&prompt_of(r)).delay(Duration::from_millis(30)));
+    let dir = temp_dir("map-progress");
+    let text: String = (0..20).map(|i| format!("p{i}\n")).collect();
+    let input = write(&dir, "in.txt", &text);
+    let opts = PtyOptions {
+        stdout_tty: false,
+        ..PtyOptions::default()
+    };
+    let shown = run_in_pty(map(&server).args(["-j", "1"]).arg(&input), opts);
+    assert_eq!(shown.status, Some(0));
+    let text = shown.text();
+    assert!(text.contains("/20"), "no progress bar: {text:?}");
+    assert!(text.contains("in flight"), "{text:?}");
+    assert!(text.contains("20 of 20 items done"), "{text:?}");
+
+    let quiet = run_in_pty(map(&server).args(["-q", "-j", "4"]).arg(&input), opts);
+    assert_eq!(quiet.status, Some(0));
+    assert_eq!(quiet.text(), "", "-q shows nothing");
+
+    let piped = run(map(&server).args(["-j", "4"]).arg(&input), None);
+    assert_eq!(piped.status, Some(0));
+    assert!(!piped.stderr.contains("/20"), "{}", piped.stderr);
+    assert!(!piped.stderr.contains('\x1b'), "{:?}", piped.stderr);
+}

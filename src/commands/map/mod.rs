@@ -501,6 +501,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                 }
             }
             report.item(&done.summary);
+            report.tick(&limits.snapshot());
             let line = line_of(&done.id, &done.summary);
             if let (Some(log), Some(row)) = (&log, done.row) {
                 log.send(row, done.summary);
