@@ -27,6 +27,7 @@ Examples:
   qstream --render markdown \"explain lifetimes\" | less -R
   qstream -r reviewer < change.diff
   qstream -P cn config show
+  qstream map -j 8 --output answers.jsonl prompts.jsonl
   qstream -- config my router          (a prompt whose first word names a subcommand)
 
 Settings come from flags, then environment variables, then the role (-r), then the profile
@@ -39,7 +40,7 @@ DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
 
 Exit status: 0 finished, 1 internal error, 2 usage, 3 authentication or configuration,
 4 request rejected, 5 rate limit or quota, 6 server error, 7 network or stream failure,
-130 interrupted.";
+8 `map` finished but some items failed, 130 interrupted.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
@@ -140,7 +141,7 @@ a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
     disable_help_subcommand = true,
-    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream map [OPTIONS] [INPUT|-]"
 )]
 pub struct Cli {
     #[command(subcommand)]
