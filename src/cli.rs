@@ -13,6 +13,7 @@ const PROTOCOL: &str = "Protocol";
 const OUTPUT: &str = "Output";
 const NETWORK: &str = "Network";
 const SETTINGS: &str = "Settings";
+const MAP: &str = "Map";
 
 pub const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -26,6 +27,7 @@ Examples:
   qstream --render markdown \"explain lifetimes\" | less -R
   qstream -r reviewer < change.diff
   qstream -P cn config show
+  qstream map -j 8 --output answers.jsonl prompts.jsonl
   qstream -- config my router          (a prompt whose first word names a subcommand)
 
 Settings come from flags, then environment variables, then the role (-r), then the profile
@@ -38,7 +40,7 @@ DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
 
 Exit status: 0 finished, 1 internal error, 2 usage, 3 authentication or configuration,
 4 request rejected, 5 rate limit or quota, 6 server error, 7 network or stream failure,
-130 interrupted.";
+8 `map` finished but some items failed, 130 interrupted.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
@@ -139,7 +141,7 @@ a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
     disable_help_subcommand = true,
-    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream [OPTIONS] batch <submit|status|wait|fetch|cancel|list>"
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream map [OPTIONS] [INPUT|-]\n       qstream [OPTIONS] batch <submit|status|wait|fetch|cancel|list>"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -435,6 +437,13 @@ pub enum Command {
     /// List, search, show and export the exchanges kept in the local log
     #[command(visible_alias = "logs")]
     Log(LogArgs),
+    /// Send many prompts, several at a time under the account's rate limits: one JSON line
+    /// per item as it completes
+    #[command(
+        after_long_help = MAP_AFTER_LONG_HELP,
+        override_usage = "qstream map [OPTIONS] [INPUT|-]"
+    )]
+    Map(MapArgs),
     /// Many prompts at half price through the vendor's Batch API: submit, wait, fetch
     #[command(
         subcommand_required = true,
@@ -445,6 +454,77 @@ pub enum Command {
         #[command(subcommand)]
         action: BatchAction,
     },
+}
+
+pub const MAP_AFTER_LONG_HELP: &str = "\
+Every option of a single request (model, system, role, profile, thinking, -o/--param, protocol,
+region, …) applies to every item; an item's own `system`, `model` and `params` go over them.
+
+Input formats (from the extension, else --format; stdin is JSON lines unless --lines or --format):
+  JSON lines  {\"id\": \"a1\", \"prompt\": \"…\", \"system\": \"…\", \"model\": \"…\", \"params\": {…}}
+              (`messages` instead of or before `prompt`; with --template any field fills it)
+  CSV         a header row; the prompt is --template with {column}s, else the `prompt` column
+  lines       each non-blank line a prompt, or {line} in --template
+Ids default to the line number (CSV: the record number); duplicates are refused before sending.
+
+Output: one JSON line per item as it completes (--ordered: in input order):
+  {\"id\",\"status\":\"ok\"|\"error\",\"content\",\"reasoning\",\"finish\",\"usage\",\"request_id\",
+   \"error\":{\"status\",\"code\",\"message\"},\"exit\",\"ttft_s\",\"duration_s\"}
+With --output FILE a rerun skips the items already `ok` in FILE and retries the rest; each id
+ends up in FILE once.
+
+Examples:
+  qstream map prompts.jsonl > answers.jsonl
+  qstream map -j 16 --rpm 600 --output answers.jsonl prompts.jsonl
+  qstream map --template 'Summarise: {text}' --id-column doc reviews.csv --output out.jsonl
+  ls *.md | qstream map --lines --template 'Title for the file {line}?' -m qwen-flash
+
+Exit status: 0 every item succeeded, 8 some items failed (the output says which), 3 or 5 the
+run stopped (a 401/403, an exhausted quota), 130 interrupted (a rerun with --output resumes).";
+
+/// `qstream map`: its own options; the single-request options are added by `command()`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct MapArgs {
+    /// The items: JSON lines, CSV with a header, or lines (`-` or none: stdin)
+    #[arg(value_name = "INPUT|-", help_heading = INPUT)]
+    pub input: Option<PathBuf>,
+
+    /// The input's format, instead of the one its extension names
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = INPUT)]
+    pub format: Option<crate::items::Format>,
+
+    /// Each line of the input is a prompt (--format lines)
+    #[arg(long, conflicts_with = "format", help_heading = INPUT)]
+    pub lines: bool,
+
+    /// The prompt, with {column} (CSV), {field} (JSON lines) or {line} filled in; {{ and }}
+    /// are braces
+    #[arg(long, value_name = "TEXT", help_heading = INPUT)]
+    pub template: Option<String>,
+
+    /// Where the ids come from (CSV column or JSON field) [default: id, else the line number]
+    #[arg(long, value_name = "NAME", help_heading = INPUT)]
+    pub id_column: Option<String>,
+
+    /// Requests in flight at once
+    #[arg(short = 'j', long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u32).range(1..=256), help_heading = MAP)]
+    pub jobs: u32,
+
+    /// Most requests per minute (the account's RPM for the model)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = MAP)]
+    pub rpm: Option<u32>,
+
+    /// Most tokens per minute, counted from the usage the service reports (the account's TPM)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = MAP)]
+    pub tpm: Option<u64>,
+
+    /// Write the JSON lines to FILE instead of stdout; a rerun skips the items `ok` in it
+    #[arg(long, value_name = "FILE", help_heading = MAP)]
+    pub output: Option<PathBuf>,
+
+    /// Write the lines in input order (else as items complete)
+    #[arg(long, help_heading = MAP)]
+    pub ordered: bool,
 }
 
 pub const BATCH_AFTER_LONG_HELP: &str = "\
@@ -693,8 +773,48 @@ pub fn env_read_by_config(id: &str) -> Option<&'static str> {
 }
 
 pub fn command() -> clap::Command {
-    Cli::command()
+    let top = Cli::command();
+    // `map` takes every option of a single request too: the same arguments, so that
+    // `Cli::from_arg_matches` reads its matches as it reads the top level's. Global ones
+    // (config, profile, role) come by propagation.
+    let shared: Vec<clap::Arg> = top
+        .get_arguments()
+        .filter(|a| !a.is_global_set() && a.get_id() != "prompt")
+        .map(|a| match a.get_id().as_str() {
+            id if NOT_FOR_MAP.contains(&id) => a.clone().hide(true),
+            _ => a.clone(),
+        })
+        .collect();
+    top.mut_subcommand("map", |map| {
+        map.args(shared).arg(
+            // Read by `Cli::from_arg_matches`; never given.
+            clap::Arg::new("prompt")
+                .long("map-prompt-words")
+                .num_args(0..)
+                .action(ArgAction::Append)
+                .hide(true),
+        )
+    })
 }
+
+/// The single-request options that mean nothing for `map` (refused there, hidden in its help).
+pub const NOT_FOR_MAP: &[&str] = &[
+    "no_stdin",
+    "continue_",
+    "cid",
+    "json",
+    "raw",
+    "replay",
+    "record",
+    "audio_out",
+    "voice",
+    "reasoning",
+    "render",
+    "extract",
+    "extract_last",
+    "color",
+    "dry_run",
+];
 
 /// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three
 /// (for tests; the binary parses through `settings::load`).

@@ -88,7 +88,7 @@ pub fn exchange(
     let result = open(config, source, sink, cancel, shared).and_then(|(body, id, origin)| {
         opened = true;
         sink.set_request_id(id);
-        crate::stream(
+        crate::stream_with(
             body,
             record,
             &mut decoder,
@@ -96,6 +96,7 @@ pub fn exchange(
             &config.network,
             cancel,
             &origin,
+            shared.agent.is_some(),
         )
     });
     sink.set_request_id(decoder.request_id().map(String::from));

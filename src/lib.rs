@@ -299,12 +299,32 @@ pub enum Origin {
 /// last finish), or at the end of the body.
 pub fn stream(
     body: Box<dyn Read + Send>,
+    record: Option<Recording>,
+    decoder: &mut Decoder,
+    sink: &mut dyn Sink,
+    net: &config::Network,
+    cancel: &Cancel,
+    origin: &Origin,
+) -> Result<()> {
+    stream_with(body, record, decoder, sink, net, cancel, origin, false)
+}
+
+/// The most bytes read after the end of a stream to let its connection be reused.
+const DRAIN_MAX: usize = 64 * 1024;
+
+/// `stream`; with `drain`, the body is read to its end after the stream says it is over
+/// (the last chunk follows `[DONE]` at once), so that a shared agent can reuse the
+/// connection: ureq pools only a connection whose body was read through.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stream_with(
+    body: Box<dyn Read + Send>,
     mut record: Option<Recording>,
     decoder: &mut Decoder,
     sink: &mut dyn Sink,
     net: &config::Network,
     cancel: &Cancel,
     origin: &Origin,
+    drain: bool,
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
@@ -350,6 +370,16 @@ pub fn stream(
         }
         sink.flush()?;
         if decoder.is_done() {
+            if drain {
+                let mut left = DRAIN_MAX;
+                while let Ok(Ok((buf, n))) = reads.next() {
+                    reads.recycle(buf);
+                    if n == 0 || n >= left || cancel.is_cancelled() {
+                        break;
+                    }
+                    left -= n;
+                }
+            }
             break;
         }
     }

@@ -77,15 +77,24 @@ pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    Ok(agent_with(net, proxy))
+    Ok(agent_with(net, proxy, None))
 }
 
-fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
+/// One agent for many requests in flight at once (`qstream map`): its pool keeps up to `pool`
+/// idle connections to the host, so every worker's connection is reused (keep-alive).
+pub fn agent_for_pool(net: &Network, url: &str, pool: usize) -> Result<Agent> {
+    let proxy = crate::endpoint::proxy(url, &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })?;
+    Ok(agent_with(net, proxy, Some(pool)))
+}
+
+fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, pool: Option<usize>) -> Agent {
     let tls = TlsConfig::builder()
         // The system's trust store, so that corporate CAs work; verification is always on.
         .root_certs(RootCerts::PlatformVerifier)
         .build();
-    Agent::config_builder()
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .timeout_resolve(Some(net.connect_timeout))
         .timeout_connect(Some(net.connect_timeout))
@@ -96,9 +105,14 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
         .user_agent(USER_AGENT)
         .accept_encoding("")
         .proxy(proxy)
-        .tls_config(tls)
-        .build()
-        .new_agent()
+        .tls_config(tls);
+    let config = match pool {
+        Some(n) => config
+            .max_idle_connections(n.max(1))
+            .max_idle_connections_per_host(n.max(1)),
+        None => config,
+    };
+    config.build().new_agent()
 }
 
 /// A response body being streamed.

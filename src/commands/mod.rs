@@ -3,3 +3,4 @@
 pub mod batch;
 pub mod config;
 pub mod log;
+pub mod map;

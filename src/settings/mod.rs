@@ -71,16 +71,37 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // Help, version and bad options end here, before any file is read.
-    let first = crate::cli::command()
+    let mut first = crate::cli::command()
         .try_get_matches_from(&args)
         .map_err(Failure::Args)?;
+    // `map` takes the single-request options itself: those given before it move after it,
+    // where the file's values go too (see below), and its matches are the user's.
+    let map_at = match first.subcommand_name() {
+        Some("map") => map_position(&args),
+        _ => None,
+    };
+    if let Some(at) = map_at {
+        let before: Vec<OsString> = args.drain(1..at).collect();
+        args.splice(2..2, before);
+        first = crate::cli::command()
+            .try_get_matches_from(&args)
+            .map_err(Failure::Args)?;
+    }
+    let top = first.clone();
+    let first = match map_at {
+        Some(_) => first
+            .subcommand_matches("map")
+            .cloned()
+            .unwrap_or(top.clone()),
+        None => first,
+    };
     let keys = Keys::of(crate::cli::command());
 
     let path = config_path(&first, env);
     // `config path` says where the file is, even one that is missing or broken.
-    let path_only = first
+    let path_only = top
         .subcommand_matches("config")
         .and_then(|c| c.subcommand_name())
         == Some("path");
@@ -154,13 +175,25 @@ where
             .cloned()
             .unwrap_or_else(|| OsString::from("qstream")),
     );
+    // For `map` the file's values go after the word `map`, among its options.
+    let skip = if map_at.is_some() { 2 } else { 1 };
+    full.extend(args.iter().skip(1).take(skip - 1).cloned());
     full.extend(synthesized.into_iter().map(OsString::from));
-    full.extend(args.iter().skip(1).cloned());
+    full.extend(args.iter().skip(skip).cloned());
     let matches = cmd
         .clone()
         .try_get_matches_from(full)
         .map_err(Failure::Args)?;
-    let mut cli = crate::cli::from_matches(&matches).map_err(Failure::Args)?;
+    let mut cli = match map_at.and_then(|_| matches.subcommand_matches("map")) {
+        Some(map) => {
+            let mut cli = crate::cli::from_matches(map).map_err(Failure::Args)?;
+            let args = <crate::cli::MapArgs as clap::FromArgMatches>::from_arg_matches(map)
+                .map_err(Failure::Args)?;
+            cli.command = Some(crate::cli::Command::Map(args));
+            cli
+        }
+        None => crate::cli::from_matches(&matches).map_err(Failure::Args)?,
+    };
     // What a continued conversation must not override: what the user's own command line or
     // the chosen role says (the file's defaults are parsed as arguments too, so ask `first`).
     cli.explicit.retain(|id| {
@@ -205,12 +238,26 @@ where
     })
 }
 
+/// Where the word `map` is in `args`: the first `map` that the parser takes as the subcommand
+/// (not the value of an option before it, as in `-r map map`).
+fn map_position(args: &[OsString]) -> Option<usize> {
+    (1..args.len()).find(|&i| {
+        args[i] == "map"
+            && crate::cli::command()
+                .try_get_matches_from(&args[..=i])
+                .is_ok_and(|m| m.subcommand_name() == Some("map"))
+    })
+}
+
 /// Whether the user set this option: on the command line or through its variable.
 fn given(m: &clap::ArgMatches, id: &str, env: &dyn Env) -> bool {
-    matches!(
-        m.value_source(id),
-        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    ) || crate::cli::env_read_by_config(id).is_some_and(|var| env.var(var).is_some())
+    // Asked only of present ids: `map`'s matches lack some of the top level's (`version`).
+    m.ids().any(|i| i.as_str() == id)
+        && matches!(
+            m.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+        || crate::cli::env_read_by_config(id).is_some_and(|var| env.var(var).is_some())
 }
 
 /// `--config` / `QSTREAM_CONFIG`, else `$XDG_CONFIG_HOME/qstream/config.toml`, else

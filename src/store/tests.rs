@@ -183,16 +183,16 @@ fn prefixes_name_one_conversation_or_exchange_or_say_which_they_could_be() {
 }
 
 #[test]
-fn a_version_2_database_gains_the_batches_table_and_keeps_its_rows() {
-    let path = temp_db("v2");
+fn a_version_3_database_gains_the_batches_table_and_keeps_its_rows() {
+    let path = temp_db("v3");
     {
-        // Version 2 as main wrote it: this schema without the batches table.
+        // Version 3 as `map` wrote it: this schema without the batches table.
         let store = Store::open(&path, BUSY_TIMEOUT).expect("create");
         store.insert(&row("an old prompt", None)).expect("row");
         store
             .conn()
-            .execute_batch("DROP TABLE batches; PRAGMA user_version = 2")
-            .expect("back to 2");
+            .execute_batch("DROP TABLE batches; PRAGMA user_version = 3")
+            .expect("back to 3");
     }
     let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate");
     let version: i64 = store
@@ -233,16 +233,16 @@ fn a_version_2_database_gains_the_batches_table_and_keeps_its_rows() {
 
 #[test]
 fn the_batches_step_may_run_twice() {
-    // A database whose version says 2 but that already has the table (a development build
+    // A database whose version says 3 but that already has the table (a development build
     // that numbered its steps otherwise) still opens.
-    let path = temp_db("v2twice");
+    let path = temp_db("v3twice");
     std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
     {
         let store = Store::open(&path, BUSY_TIMEOUT).expect("create");
         store
             .conn()
-            .execute_batch("PRAGMA user_version = 2")
-            .expect("back to 2");
+            .execute_batch("PRAGMA user_version = 3")
+            .expect("back to 3");
     }
     let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate again");
     let version: i64 = store

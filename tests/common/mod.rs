@@ -4,6 +4,7 @@
 //! Only std (plus `serde_json`, a normal dependency of the crate) is used.
 #![allow(dead_code)]
 
+pub mod many;
 #[cfg(unix)]
 pub mod pty;
 
