@@ -538,14 +538,15 @@ fn the_lifecycle_to_completed_then_fetch_merges_in_input_order() {
         got[0],
         json!({"id": "q1", "status": "ok", "content": "answer to one", "reasoning": "",
             "finish": "stop", "usage": {"input_tokens": 10, "output_tokens": 3, "total_tokens": 13},
-            "request_id": "req-q1", "exit": 0})
+            "request_id": "req-q1", "error": null, "exit": 0})
     );
     assert_eq!(
         got[1],
-        json!({"id": "q2", "status": "error",
+        json!({"id": "q2", "status": "error", "content": "", "reasoning": "", "finish": null,
+            "usage": null, "request_id": "req-q2",
             "error": {"status": 400, "code": "data_inspection_failed",
-                "message": "Input data may contain inappropriate content."},
-            "request_id": "req-q2", "exit": 4})
+                "message": "Input data may contain inappropriate content. (data_inspection_failed, HTTP 400, request_id req-q2)"},
+            "exit": 4})
     );
     assert_eq!(got[3]["content"], "answer to four");
     assert_eq!(
@@ -1097,5 +1098,45 @@ fn an_unknown_batch_is_a_rejection_naming_no_chat_url() {
         api.server.connections(),
         1,
         "a bad id is refused before it is sent"
+    );
+}
+
+#[test]
+fn a_role_and_the_config_file_apply_to_every_item() {
+    let dir = temp_dir("batch-role");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "model = \"qwen-flash\"\n[roles.short]\nsystem = \"One line.\"\nprompt = \"Briefly: {prompt}\"\n",
+    )
+    .expect("config");
+    let mut cmd = qstream();
+    cmd.env("QSTREAM_CONFIG", &config);
+    let input = write_items(
+        &dir,
+        "role.jsonl",
+        &[
+            json!({"id": "a", "prompt": "one"}),
+            json!({"id": "b", "prompt": "two", "system": "be brief"}),
+        ],
+    );
+    let out = run(
+        cmd.args(["-r", "short", "batch", "submit", "--dry-run"])
+            .arg(&input),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let got = lines(&out);
+    assert_eq!(got[0]["body"]["model"], "qwen-flash");
+    assert_eq!(
+        got[0]["body"]["messages"],
+        json!([{"role": "system", "content": "One line."},
+            {"role": "user", "content": "Briefly: one"}])
+    );
+    // The item's own system message goes over the role's.
+    assert_eq!(
+        got[1]["body"]["messages"],
+        json!([{"role": "system", "content": "be brief"},
+            {"role": "user", "content": "Briefly: two"}])
     );
 }

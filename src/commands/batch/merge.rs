@@ -1,7 +1,7 @@
 //! The batch's results back in the shape of `qstream map`'s output, one line per item in input
-//! order: `{"id", "status": "ok", "content", "reasoning", "finish", "usage", "request_id",
-//! "exit": 0}` or `{"id", "status": "error", "error": {"status", "code", "message"},
-//! "request_id", "exit"}`.
+//! order: `{"id", "status", "content", "reasoning", "finish", "usage", "request_id", "error":
+//! {"status", "code", "message"} or null, "exit"}` (`tool_calls` when there were any), less
+//! map's timings.
 //!
 //! The service writes the answers that succeeded to the output file and the others to the
 //! error file, each line `{"id", "custom_id", "response": {"status_code", "request_id",
@@ -12,12 +12,14 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use crate::cli::Protocol;
 use crate::error::{Error, Exit, Result};
-use crate::event::{ApiError, Event};
+use crate::event::{ApiError, Event, Usage};
 use crate::protocol::Decoder;
+use crate::sink::{ToolCall, ToolCalls};
 use crate::sse::SseEvent;
 
 /// Where one result line is: which file, its offset and length.
@@ -90,29 +92,22 @@ pub fn merge(order: &[String], files: &mut [File], out: &mut dyn Write) -> Resul
                     Ok(v) => result_line(id, &v),
                     Err(e) => error_line(
                         id,
-                        None,
-                        None,
-                        &format!("the batch's result line is not JSON: {e}"),
-                        Exit::Server,
+                        &Error::new(
+                            Exit::Server,
+                            format!("the batch's result line is not JSON: {e}"),
+                        ),
                         None,
                     ),
                 }
             }
-            None => error_line(
-                id,
-                None,
-                Some("no_result"),
-                "the batch returned no result for this item (it expired, was cancelled, or the service lost it)",
-                Exit::Server,
-                None,
-            ),
+            None => missing(id),
         };
-        if line["status"] == "ok" {
+        if line.ok {
             counts.ok += 1;
         } else {
             counts.failed += 1;
         }
-        let mut text = line.to_string();
+        let mut text = line.text;
         text.push('\n');
         out.write_all(text.as_bytes()).map_err(Error::output)?;
     }
@@ -138,33 +133,86 @@ fn custom_id(line: &[u8]) -> Option<String> {
     }
 }
 
-fn error_line(
-    id: &str,
+/// One item's line, with `qstream map`'s fields in `map`'s order (less its timings: a batch
+/// item has no time to first token of its own).
+#[derive(Serialize)]
+struct Line<'a> {
+    id: &'a str,
+    status: &'static str,
+    content: &'a str,
+    reasoning: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Vec<ToolCall>>,
+    finish: Option<&'a str>,
+    usage: Option<Usage>,
+    request_id: Option<&'a str>,
+    error: Option<LineError<'a>>,
+    exit: u8,
+}
+
+#[derive(Serialize)]
+struct LineError<'a> {
     status: Option<u16>,
-    code: Option<&str>,
-    message: &str,
-    exit: Exit,
-    request_id: Option<&str>,
-) -> Value {
-    let mut error = Map::new();
-    if let Some(s) = status {
-        error.insert("status".into(), json!(s));
+    code: Option<&'a str>,
+    /// The one stderr line a single request would have ended with (without `qstream: `).
+    message: String,
+}
+
+/// A finished line, its fields in order; and whether the item succeeded.
+pub struct Rendered {
+    pub text: String,
+    pub ok: bool,
+}
+
+fn render(line: &Line<'_>) -> Rendered {
+    Rendered {
+        text: serde_json::to_string(line)
+            .unwrap_or_else(|_| json!({"id": line.id, "status": "error", "exit": 1}).to_string()),
+        ok: line.status == "ok",
     }
-    if let Some(c) = code {
-        error.insert("code".into(), json!(c));
-    }
-    error.insert("message".into(), json!(message));
-    json!({
-        "id": id,
-        "status": "error",
-        "error": error,
-        "request_id": request_id,
-        "exit": exit.code(),
+}
+
+/// An item that failed: its error as a single request's would be.
+fn error_line(id: &str, error: &Error, request_id: Option<&str>) -> Rendered {
+    let api = error.api.as_ref();
+    render(&Line {
+        id,
+        status: "error",
+        content: "",
+        reasoning: "",
+        tool_calls: None,
+        finish: None,
+        usage: None,
+        request_id: request_id.or(api.and_then(|a| a.request_id.as_deref())),
+        error: Some(LineError {
+            status: api.and_then(|a| a.status),
+            code: api.and_then(|a| a.code.as_deref()),
+            message: error.to_string(),
+        }),
+        exit: error.exit.code(),
     })
 }
 
+/// An item the batch has no result for (it expired or was cancelled before it ran).
+fn missing(id: &str) -> Rendered {
+    let e = Error::api(ApiError {
+        status: None,
+        code: Some("no_result".into()),
+        message: "the batch returned no result for this item".into(),
+        request_id: None,
+    });
+    error_line(
+        id,
+        &Error {
+            exit: Exit::Server,
+            ..e
+        },
+        None,
+    )
+}
+
 /// One service result line in map's shape.
-pub fn result_line(id: &str, v: &Value) -> Value {
+pub fn result_line(id: &str, v: &Value) -> Rendered {
     let response = v.get("response").filter(|r| r.is_object());
     let status = response
         .and_then(|r| r.get("status_code"))
@@ -184,60 +232,46 @@ pub fn result_line(id: &str, v: &Value) -> Value {
         || body_error.is_some()
         || status.is_some_and(|s| !(200..300).contains(&s))
         || body.is_none();
-    if failed {
-        // The error as the body gave it (compatible `{"error": …}` or native `{"code",
-        // "message"}`), else the line's own `error`, classed as a single request's would be.
-        let api = match (body, line_error) {
-            (Some(b), _) if b.get("error").is_some() || b.get("code").is_some() => {
-                crate::transport::error_body(b.to_string().as_bytes(), status.unwrap_or(0))
-            }
-            (_, Some(e)) => {
-                let mut api = crate::transport::error_body(
-                    json!({ "error": e }).to_string().as_bytes(),
-                    status.unwrap_or(0),
-                );
-                if e.is_string() {
-                    api.message = e.as_str().unwrap_or_default().to_owned();
-                }
-                api
-            }
-            _ => ApiError {
-                status,
-                code: None,
-                message: "the batch's result holds no answer".into(),
-                request_id: None,
-            },
-        };
-        let status = api.status.filter(|s| *s != 0);
-        let exit = Exit::of_api_error(&ApiError {
-            status,
-            ..api.clone()
-        });
-        let message = if api.message.is_empty() {
-            "the service reported an error"
-        } else {
-            &api.message
-        };
-        return error_line(
-            id,
-            status,
-            api.code.as_deref(),
-            message,
-            exit,
-            request_id.or(api.request_id.as_deref()),
-        );
+    if !failed {
+        return answer_line(id, body.unwrap_or(&Value::Null), request_id);
     }
-    let body = body.cloned().unwrap_or(Value::Null);
-    answer_line(id, &body, request_id)
+    // The error as the body gave it (compatible `{"error": …}` or native `{"code",
+    // "message"}`), else the line's own `error`, classed as a single request's would be.
+    let mut api = match (body, line_error) {
+        (Some(b), _) if b.get("error").is_some() || b.get("code").is_some() => {
+            crate::transport::error_body(b.to_string().as_bytes(), status.unwrap_or(0))
+        }
+        (_, Some(e)) if e.is_string() => ApiError {
+            status,
+            code: None,
+            message: e.as_str().unwrap_or_default().to_owned(),
+            request_id: None,
+        },
+        (_, Some(e)) => crate::transport::error_body(
+            json!({ "error": e }).to_string().as_bytes(),
+            status.unwrap_or(0),
+        ),
+        _ => ApiError {
+            status,
+            code: None,
+            message: "the batch's result holds no answer".into(),
+            request_id: None,
+        },
+    };
+    api.status = api.status.filter(|s| *s != 0);
+    if api.request_id.is_none() {
+        api.request_id = request_id.map(str::to_owned);
+    }
+    error_line(id, &Error::api(api), request_id)
 }
 
 /// A whole chat.completion decoded as a single request's stream would be.
-fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Value {
+fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Rendered {
     let mut content = String::new();
     let mut reasoning = String::new();
     let mut finish: Option<String> = None;
     let mut usage = None;
-    let mut calls: Vec<(u32, Map<String, Value>)> = Vec::new();
+    let mut calls = ToolCalls::default();
     let data = body.to_string();
     let ev = SseEvent {
         id: "",
@@ -248,42 +282,12 @@ fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Value {
     };
     let mut decoder = Decoder::new(Some(Protocol::Compatible), true);
     let mut take = |e: Event<'_>| -> Result<()> {
-        match e {
-            Event::Content { choice: 0, text } => content.push_str(&text),
-            Event::Reasoning { choice: 0, text } => reasoning.push_str(&text),
-            Event::Finish { choice: 0, reason } => finish = Some(reason.into_owned()),
-            Event::Usage(u) => usage = Some(u),
-            Event::ToolCall {
-                choice: 0,
-                index,
-                id,
-                name,
-                arguments,
-            } => {
-                let at = match calls.iter().position(|(i, _)| *i == index) {
-                    Some(at) => at,
-                    None => {
-                        let mut call = Map::new();
-                        call.insert("index".into(), json!(index));
-                        calls.push((index, call));
-                        calls.len() - 1
-                    }
-                };
-                if let Some((_, call)) = calls.get_mut(at) {
-                    if let Some(id) = id {
-                        call.insert("id".into(), json!(id));
-                    }
-                    if let Some(name) = name {
-                        call.insert("name".into(), json!(name));
-                    }
-                    let so_far = call
-                        .get("arguments")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    call.insert("arguments".into(), json!(so_far + &arguments));
-                }
-            }
+        match &e {
+            Event::Content { choice: 0, text } => content.push_str(text),
+            Event::Reasoning { choice: 0, text } => reasoning.push_str(text),
+            Event::Finish { choice: 0, reason } => finish = Some(reason.to_string()),
+            Event::Usage(u) => usage = Some(*u),
+            Event::ToolCall { choice: 0, .. } => calls.add(&e),
             _ => {}
         }
         Ok(())
@@ -292,30 +296,21 @@ fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Value {
         .event(&ev, &mut take)
         .and_then(|()| decoder.finish(&mut take));
     if let Err(e) = decoded {
-        return error_line(
-            id,
-            None,
-            None,
-            &format!("the batch's answer could not be read: {e}"),
-            e.exit,
-            request_id,
-        );
+        return error_line(id, &e, request_id);
     }
-    let mut line = json!({
-        "id": id,
-        "status": "ok",
-        "content": content,
-        "reasoning": reasoning,
-        "finish": finish,
-        "usage": usage,
-        "request_id": request_id,
-        "exit": 0,
-    });
-    if !calls.is_empty() {
-        line["tool_calls"] =
-            Value::Array(calls.into_iter().map(|(_, c)| Value::Object(c)).collect());
-    }
-    line
+    let calls = calls.calls();
+    render(&Line {
+        id,
+        status: "ok",
+        content: &content,
+        reasoning: &reasoning,
+        tool_calls: (!calls.is_empty()).then_some(calls),
+        finish: finish.as_deref(),
+        usage,
+        request_id,
+        error: None,
+        exit: 0,
+    })
 }
 
 #[cfg(test)]
@@ -371,8 +366,13 @@ mod tests {
         let mut out = Vec::new();
         let counts = merge(&order, &mut [spool(&output), spool(&errors)], &mut out).expect("merge");
         assert_eq!(counts, Merged { ok: 2, failed: 3 });
-        let lines: Vec<Value> = String::from_utf8(out)
-            .expect("utf8")
+        let text = String::from_utf8(out).expect("utf8");
+        // map's field order, not JSON's alphabetical one.
+        assert!(
+            text.starts_with(r#"{"id":"a","status":"ok","content":"A","reasoning":"hmm","finish":"stop","usage":{"#),
+            "{text}"
+        );
+        let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).expect("json"))
             .collect();
@@ -387,15 +387,18 @@ mod tests {
             lines[0],
             json!({"id": "a", "status": "ok", "content": "A", "reasoning": "hmm", "finish": "stop",
                 "usage": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7},
-                "request_id": "r-a", "exit": 0})
+                "request_id": "r-a", "error": null, "exit": 0})
         );
         assert_eq!(
             lines[1],
-            json!({"id": "c", "status": "error",
-                "error": {"status": 400, "code": "InvalidParameter", "message": "bad top_p"},
-                "request_id": "r-c", "exit": 4})
+            json!({"id": "c", "status": "error", "content": "", "reasoning": "", "finish": null,
+                "usage": null, "request_id": "r-c",
+                "error": {"status": 400, "code": "InvalidParameter",
+                    "message": "bad top_p (InvalidParameter, HTTP 400, request_id r-c)"},
+                "exit": 4})
         );
         assert_eq!(lines[2]["error"]["code"], "no_result");
+        assert_eq!(lines[2]["exit"], 6);
         assert_eq!(lines[4]["error"]["code"], "batch_expired");
         assert_eq!(lines[4]["status"], "error");
     }

@@ -91,11 +91,15 @@ fn batch_cli(cli: &Cli) -> Result<Cli> {
     Ok(cli)
 }
 
-/// The settings for talking to the service: base URL, headers, network; no prompt needed.
+/// The settings of a single request without its prompt (a placeholder `items::config_for`
+/// replaces): the base URL, headers and network for the service, and each item's start.
 fn service_config(cli: &Cli, env: &dyn Env) -> Result<Config> {
-    let mut c = cli.clone();
-    c.prompt = vec!["batch".to_owned()];
-    c.history.clear();
+    let c = Cli {
+        prompt: vec!["item".to_owned()],
+        no_stdin: true,
+        template: None,
+        ..cli.clone()
+    };
     Config::from_cli(&c, env, Stdin::default())
 }
 
@@ -306,8 +310,8 @@ fn submit(args: &BatchSubmitArgs, cli: &Cli, env: &dyn Env, cancel: &Cancel) -> 
             if cancel.is_cancelled() {
                 return Err(Error::interrupted());
             }
-            let item = item?;
-            let config = crate::items::config_for(&base, &item)?;
+            // As `map` prepares it: the role's prompt template, then the item's settings.
+            let (item, config) = crate::commands::map::prepare(cli, &base, item?)?;
             let line = jsonl::line(&item.id, &config, args.test);
             let text = line.to_string();
             checker.add(&item.id, item.line, text.len() as u64, &line)?;

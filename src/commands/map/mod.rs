@@ -146,7 +146,7 @@ impl Input {
 }
 
 /// The item's prompt through the role's template, then its settings.
-fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item, Config)> {
+pub(crate) fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item, Config)> {
     if cli.template.is_some() {
         if let Some(p) = item.prompt.take() {
             let words = Cli {
