@@ -528,10 +528,13 @@ pub struct MapArgs {
 }
 
 pub const BATCH_AFTER_LONG_HELP: &str = "\
-The request options (-m, -s, -r, -P, --thinking, -o, --region, --base-url, …) go before
-`batch`, as for the bare prompt; they apply to every item:
-  qstream -m qwen-plus --no-thinking batch submit items.jsonl
+Every option of a single request (model, system, role, profile, thinking, -o/--param, region,
+workspace, base URL, …) applies to every item of `submit`, given before `batch` or after
+`submit`; an item's own `system`, `model` and `params` go over them. The other actions take the
+options that say where the service is (--region, --workspace, --base-url, -P) before `batch`.
+  qstream batch submit -m qwen-plus --no-thinking items.jsonl
   qstream batch wait batch_abc && qstream batch fetch batch_abc --output answers.jsonl
+  qstream --region cn batch list
 
 Exit status: 0 done; 2 usage or input over the Batch API's limits (nothing uploaded);
 3 no key or HTTP 401/403; 4 rejected; 5 rate limit or quota; 6 server error; 7 network;
@@ -785,6 +788,17 @@ pub fn command() -> clap::Command {
             _ => a.clone(),
         })
         .collect();
+    // `batch submit` too, but for the ones it has itself (`--json`, `--dry-run`: the same
+    // ids, read by both).
+    let submit_own: Vec<String> = BatchSubmitArgs::augment_args(clap::Command::new("submit"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let for_submit: Vec<clap::Arg> = shared
+        .iter()
+        .filter(|a| !submit_own.iter().any(|id| id == a.get_id().as_str()))
+        .cloned()
+        .collect();
     top.mut_subcommand("map", |map| {
         map.args(shared).arg(
             // Read by `Cli::from_arg_matches`; never given.
@@ -794,6 +808,17 @@ pub fn command() -> clap::Command {
                 .action(ArgAction::Append)
                 .hide(true),
         )
+    })
+    .mut_subcommand("batch", |batch| {
+        batch.mut_subcommand("submit", |submit| {
+            submit.args(for_submit).arg(
+                clap::Arg::new("prompt")
+                    .long("batch-prompt-words")
+                    .num_args(0..)
+                    .action(ArgAction::Append)
+                    .hide(true),
+            )
+        })
     })
 }
 

@@ -1140,3 +1140,64 @@ fn a_role_and_the_config_file_apply_to_every_item() {
             {"role": "user", "content": "Briefly: two"}])
     );
 }
+
+#[test]
+fn request_options_go_before_batch_or_after_submit() {
+    let dir = temp_dir("batch-options");
+    let input = write_items(&dir, "o.jsonl", &[json!({"id": "a", "prompt": "hi"})]);
+    let body = |args: &[&str]| -> Value {
+        let out = run(qstream().args(args).arg(&input), None);
+        assert_eq!(out.status, Some(0), "{args:?}: {}", out.stderr);
+        lines(&out)[0]["body"].clone()
+    };
+    let expected = json!({"model": "qwen-max", "enable_thinking": true, "temperature": 0.2,
+        "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}]});
+    assert_eq!(
+        body(&[
+            "batch",
+            "submit",
+            "--dry-run",
+            "-m",
+            "qwen-max",
+            "--thinking",
+            "-s",
+            "sys",
+            "-o",
+            "temperature=0.2"
+        ]),
+        expected
+    );
+    assert_eq!(
+        body(&[
+            "-m",
+            "qwen-max",
+            "--thinking",
+            "batch",
+            "submit",
+            "-s",
+            "sys",
+            "--temperature",
+            "0.2",
+            "--dry-run"
+        ]),
+        expected
+    );
+    // The region of the options after `submit` picks the host the batch goes to.
+    let api = Api::start(LIFECYCLE.to_vec(), End::Completed);
+    let log = dir.join("log.db");
+    let mut cmd = qstream();
+    cmd.env("DASHSCOPE_API_KEY", KEY)
+        .env("QSTREAM_LOG_DB", &log);
+    let out = run(
+        cmd.args(["batch", "submit", "--base-url"])
+            .arg(api.base())
+            .args(["--no-thinking", "-m", "qwen-flash"])
+            .arg(&input),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let sent = String::from_utf8_lossy(&api.state().uploads[0].content).into_owned();
+    let sent: Value = serde_json::from_str(sent.trim()).expect("line");
+    assert_eq!(sent["body"]["model"], "qwen-flash");
+    assert_eq!(sent["body"]["enable_thinking"], false);
+}
