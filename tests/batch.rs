@@ -43,6 +43,8 @@ struct State {
     batches: Vec<Batch>,
     /// Every status a retrieval answered with.
     seen: Vec<String>,
+    /// Retrievals still to answer with a 503.
+    unavailable: usize,
     created: Vec<Value>,
 }
 
@@ -311,6 +313,15 @@ fn handle(st: &mut State, r: &Recorded, plan: &[&'static str], end: End) -> Repl
                 json!({"object": "list", "data": data, "first_id": first, "last_id": last,
                     "has_more": false})
                 .to_string(),
+            )
+        }
+        ("GET", ["batches", id]) if st.unavailable > 0 => {
+            st.unavailable -= 1;
+            let _ = id;
+            error(
+                503,
+                "ServiceUnavailable",
+                "The service is busy, try again later.",
             )
         }
         ("GET", ["batches", id]) => {
@@ -1200,4 +1211,38 @@ fn request_options_go_before_batch_or_after_submit() {
     let sent: Value = serde_json::from_str(sent.trim()).expect("line");
     assert_eq!(sent["body"]["model"], "qwen-flash");
     assert_eq!(sent["body"]["enable_thinking"], false);
+}
+
+#[test]
+fn wait_polls_through_a_few_server_failures() {
+    let dir = temp_dir("batch-flaky");
+    let log = dir.join("log.db");
+    let api = Api::start(LIFECYCLE.to_vec(), End::Completed);
+    let id = submit(&api, &log, &items(&dir));
+    api.state().unavailable = 2;
+    let out = run(
+        api.cmd(&log)
+            .args(["--retries", "0", "batch", "wait", &id, "--interval", "0.01"]),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let notices: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(notices.len(), 2, "{}", out.stderr);
+    assert!(
+        notices[0].starts_with(
+            "qstream: The service is busy, try again later. (ServiceUnavailable, HTTP 503)"
+        ) && notices[0].ends_with("(1 of 5)"),
+        "{}",
+        notices[0]
+    );
+    assert_eq!(api.state().seen, LIFECYCLE.to_vec());
+
+    // More failures in a row than that end the wait with the server's class.
+    api.state().unavailable = 10;
+    let out = run(
+        api.cmd(&log)
+            .args(["--retries", "0", "batch", "wait", &id, "--interval", "0.01"]),
+        None,
+    );
+    assert_eq!(out.status, Some(6), "{}", out.stderr);
 }

@@ -474,9 +474,26 @@ fn wait(
             let _ = std::io::stderr().write_all(b"\r\x1b[2K");
         }
     };
+    let mut failures = 0;
     loop {
         let batch = match service.retrieve(id) {
-            Ok(b) => b,
+            Ok(b) => {
+                failures = 0;
+                b
+            }
+            // A wait may last days: a network or server failure the retries did not mend is
+            // polled through, a few times in a row, before it ends the wait.
+            Err(e) if transient(&e) && failures < WAIT_FAILURES => {
+                failures += 1;
+                clear();
+                service.say(&format!(
+                    "qstream: {e}; polling again in {:.0} s ({failures} of {WAIT_FAILURES})",
+                    delay.as_secs_f64()
+                ));
+                pause(delay, cancel)?;
+                delay = delay.mul_f64(1.5).min(longest);
+                continue;
+            }
             Err(e) => {
                 clear();
                 return Err(e);
@@ -507,16 +524,39 @@ fn wait(
             );
             let _ = std::io::stderr().write_all(text.as_bytes());
         }
-        let end = Instant::now() + delay;
-        while Instant::now() < end {
-            if cancel.is_cancelled() {
-                clear();
-                return Err(Error::interrupted());
-            }
-            std::thread::sleep((end - Instant::now()).min(Duration::from_millis(50)));
+        if let Err(e) = pause(delay, cancel) {
+            clear();
+            return Err(e);
         }
         delay = delay.mul_f64(1.5).min(longest);
     }
+}
+
+/// Failed polls in a row that `wait` lives through.
+const WAIT_FAILURES: u32 = 5;
+
+/// A failure worth polling through: the network, the server, a rate limit (not a quota).
+fn transient(e: &Error) -> bool {
+    match e.exit {
+        Exit::Network | Exit::Server => true,
+        Exit::RateLimit => e.api.as_ref().is_some_and(crate::explain::retryable_429),
+        _ => false,
+    }
+}
+
+/// Sleep, waking for Ctrl-C.
+fn pause(d: Duration, cancel: &Cancel) -> Result<()> {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        if cancel.is_cancelled() {
+            return Err(Error::interrupted());
+        }
+        std::thread::sleep((end - Instant::now()).min(Duration::from_millis(50)));
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::interrupted());
+    }
+    Ok(())
 }
 
 /// The `custom_id`s of the uploaded input, in order (for a batch this machine has no record
