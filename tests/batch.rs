@@ -579,6 +579,12 @@ fn the_lifecycle_to_completed_then_fetch_merges_in_input_order() {
     assert_eq!(out.stdout, "");
     let written = std::fs::read_to_string(&file).expect("output file");
     assert_eq!(written.lines().count(), 4);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".qstream-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(written.lines().next().is_some_and(|l| l.contains("\"q1\"")));
 }
 

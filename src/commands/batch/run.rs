@@ -644,10 +644,27 @@ fn fetch(id: &str, output: Option<&Path>, cli: &Cli, env: &dyn Env, cancel: &Can
         .map_err(spool_error)?;
     let counts = match output {
         Some(path) => {
-            let file = File::create(path)
-                .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+            // Written beside FILE and renamed over it once whole: a failure halfway leaves
+            // FILE as it was.
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "output".to_owned());
+            let partial = path.with_file_name(format!(".{name}.qstream-{}", store::new_id()));
+            let cannot =
+                |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
+            let file = File::create(&partial).map_err(cannot)?;
             let mut out = BufWriter::new(file);
-            merge::merge(&order, &mut handles, &mut out)?
+            let merged = merge::merge(&order, &mut handles, &mut out).and_then(|counts| {
+                let file = out.into_inner().map_err(|e| cannot(e.into_error()))?;
+                file.sync_all().map_err(cannot)?;
+                std::fs::rename(&partial, path).map_err(cannot)?;
+                Ok(counts)
+            });
+            if merged.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            merged?
         }
         None => {
             let stdout = std::io::stdout();
