@@ -593,9 +593,12 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
     Ok(0)
 }
 
+/// The most rows waiting for the log.
+const LOG_BACKLOG: usize = 1024;
+
 /// The log of a run: one thread, one connection, rows written in batches.
 struct Log {
-    tx: Option<mpsc::Sender<(store::NewExchange, store::Outcome)>>,
+    tx: Option<mpsc::SyncSender<(store::NewExchange, store::Outcome)>>,
     thread: Option<std::thread::JoinHandle<Option<String>>>,
 }
 
@@ -606,7 +609,9 @@ impl Log {
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis)
             .unwrap_or(store::BUSY_TIMEOUT);
-        let (tx, rx) = mpsc::channel::<(store::NewExchange, store::Outcome)>();
+        // Bounded: a log slower than the answers holds the run back rather than its memory
+        // growing with the backlog.
+        let (tx, rx) = mpsc::sync_channel::<(store::NewExchange, store::Outcome)>(LOG_BACKLOG);
         let thread = std::thread::Builder::new()
             .name("qstream-log".to_owned())
             .spawn(move || {
