@@ -442,7 +442,7 @@ impl Renderer {
         }
         if let Some(c) = self.candidate.take() {
             if let Some(aligns) = markdown::delimiter_row(line) {
-                if aligns.len() == markdown::cells(&c).len() {
+                if aligns.len() == markdown::cell_count(&c) {
                     self.table = Some(Table::new(&c, aligns));
                     return true;
                 }
@@ -450,7 +450,7 @@ impl Renderer {
             self.candidate = Some(c);
             self.release(out);
         }
-        if can_hold && !truncated && markdown::is_row(line) && markdown::cells(line).len() > 1 {
+        if can_hold && !truncated && markdown::is_row(line) && markdown::cell_count(line) > 1 {
             self.candidate = Some(line.to_owned());
             return true;
         }

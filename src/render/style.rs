@@ -279,6 +279,48 @@ mod tests {
         assert_eq!(rgb_to_256(128, 128, 128), 244);
     }
 
+    /// Emit's one-scan path for printable ASCII writes and counts what the sanitizer and the
+    /// column rules give, for text that takes it and text that does not.
+    #[test]
+    fn the_printable_ascii_path_matches_sanitize_and_width() {
+        let atoms = [
+            "a",
+            "word ",
+            "~!@#",
+            " ",
+            "\t",
+            "\u{1b}[2J",
+            "\u{7}",
+            "\u{7f}",
+            "\u{9b}",
+            "é",
+            "中",
+            "😀",
+            "\r",
+            "0123456789abcdef",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let text: String = (0..next(12)).map(|_| atoms[next(atoms.len())]).collect();
+            let start = next(10);
+            let mut out = Vec::new();
+            let mut e = Emit::new(&mut out, false);
+            e.col = start;
+            e.text(&text, Style::PLAIN);
+            let col = e.col;
+            let mut want = Vec::new();
+            sanitize::push(&mut want, &text);
+            assert_eq!(out, want, "{text:?}");
+            assert_eq!(col, text.chars().fold(start, advance), "{text:?}");
+        }
+    }
+
     #[test]
     fn widths() {
         assert_eq!(width("abc"), 3);

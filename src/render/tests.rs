@@ -525,3 +525,47 @@ fn a_terminal_width_is_reused_for_ten_ms_then_asked_again() {
     assert_eq!(c.get(5, || ask(60)), 60);
     assert_eq!(asked.get(), 3);
 }
+
+/// The live tail's one-scan path (printable ASCII: written as is, a column a byte) and its slow
+/// path (tabs, wide and odd characters, controls) agree: generated lines, each split at every
+/// point (so a piece takes one path or the other), give the screen the whole text gives, at a
+/// width where some lines fit and others wrap.
+#[test]
+fn the_tail_fast_and_slow_paths_agree_at_every_split() {
+    let atoms = [
+        "a",
+        "word ",
+        "**b** ",
+        "`c` ",
+        "中文",
+        "😀",
+        "\t",
+        "\u{1b}[2J",
+        "\u{7}",
+        "é ",
+        "- ",
+        "# ",
+        "| x ",
+        "12345678 ",
+    ];
+    let mut seed = 0x0123_4567_89ab_cdefu64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..40 {
+        let line: String = (0..1 + next(8)).map(|_| atoms[next(atoms.len())]).collect();
+        let text = format!("{line}\nafter\n");
+        for cols in [80, 16] {
+            let whole = screen(&text, cols).screen().contents_formatted();
+            for (i, _) in text.char_indices() {
+                let got = screen_of(&[&text[..i], &text[i..]], cols)
+                    .screen()
+                    .contents_formatted();
+                assert_eq!(got, whole, "{text:?} split at {i}, {cols} columns");
+            }
+        }
+    }
+}
