@@ -84,15 +84,35 @@ pub struct Highlighter {
     starts: Starts,
 }
 
-/// A set of bytes.
+/// What a line's scan can skip: the bytes where no comment or string starts, and (a 64-bit
+/// filter on length and first letter) the words that are in none of the word lists.
 #[derive(Clone, Copy)]
-struct Starts([bool; 256]);
+struct Starts {
+    bytes: [bool; 256],
+    words: u64,
+}
+
+/// The filter bit of a word: its length (7 for longer) and its first byte's low three bits
+/// (the same for both cases of a letter).
+fn word_bit(w: &[u8]) -> u64 {
+    let first = w.first().map_or(0, |&b| u64::from(b & 7));
+    1 << ((w.len().min(7) as u64) << 3 | first)
+}
 
 impl Starts {
     #[cfg(test)]
-    const ALL: Starts = Starts([true; 256]);
+    const ALL: Starts = Starts {
+        bytes: [true; 256],
+        words: u64::MAX,
+    };
 
     fn of(spec: &Spec) -> Starts {
+        let mut words = 0;
+        for list in [spec.keywords, spec.consts, spec.types] {
+            for w in list {
+                words |= word_bit(w.as_bytes());
+            }
+        }
         let mut t = [false; 256];
         let mut add = |d: &str| match d.as_bytes().first() {
             Some(&b) => t[usize::from(b)] = true,
@@ -111,12 +131,18 @@ impl Starts {
         for &b in spec.str_prefix {
             t[usize::from(b)] = true;
         }
-        Starts(t)
+        Starts { bytes: t, words }
     }
 
     #[inline]
     fn has(&self, b: u8) -> bool {
-        self.0[usize::from(b)]
+        self.bytes[usize::from(b)]
+    }
+
+    /// Whether `w` may be in one of the word lists (if not, it is in none).
+    #[inline]
+    fn may_list(&self, w: &[u8]) -> bool {
+        self.words & word_bit(w) != 0
     }
 }
 
@@ -407,11 +433,12 @@ fn code(spec: &Spec, starts: &Starts, state: State, line: &str, out: &mut Runs) 
                 j += 1;
             }
             let w = &b[i..j];
-            let tok = if word_in(spec.keywords, w, spec.nocase) {
+            let listed = starts.may_list(w);
+            let tok = if listed && word_in(spec.keywords, w, spec.nocase) {
                 Tok::Keyword
-            } else if word_in(spec.consts, w, spec.nocase) {
+            } else if listed && word_in(spec.consts, w, spec.nocase) {
                 Tok::Const
-            } else if word_in(spec.types, w, spec.nocase) {
+            } else if listed && word_in(spec.types, w, spec.nocase) {
                 Tok::Type
             } else if spec.key_sep == Some(b':')
                 && b.get(j) == Some(&b':')

@@ -480,9 +480,10 @@ fn colours_follow_the_terminal_and_sit_on_the_base_style() {
     );
 }
 
-/// The scan that compares delimiters only at the bytes that can start one gives what the full
-/// comparison at every byte gives, line by line with the state carried, on generated lines made
-/// of every delimiter of every family, words, numbers and odd bytes.
+/// The scan that compares delimiters only at the bytes that can start one, and looks a word up
+/// only when its length and first letter pass the filter, gives what the full comparison at
+/// every byte gives, line by line with the state carried, on generated lines made of every
+/// delimiter of every family, listed words in both cases, other words, numbers and odd bytes.
 #[test]
 fn the_start_byte_filter_changes_nothing() {
     let langs = [
@@ -523,7 +524,12 @@ fn the_start_byte_filter_changes_nothing() {
             atoms.push(q.close.into());
         }
         atoms.extend(spec.str_prefix.iter().map(|&b| char::from(b).to_string()));
-        atoms.extend(spec.keywords.iter().take(4).map(|s| s.to_string()));
+        for list in [spec.keywords, spec.consts, spec.types] {
+            for w in list.iter().take(4) {
+                atoms.push(w.to_string());
+                atoms.push(w.to_ascii_uppercase());
+            }
+        }
     }
     for a in [
         " ", "\t", "x", "foo", "Bar", "42", "0x1f", "1e+3", "(", ")", "[", "]", "{", "}", ":", "=",
