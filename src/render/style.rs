@@ -81,46 +81,63 @@ impl Style {
 
     /// The absolute SGR sequence for this style.
     pub fn sgr(&self, out: &mut Vec<u8>, truecolor: bool) {
+        // The reset, the most frequent change, as one constant.
+        if *self == Style::PLAIN {
+            out.extend_from_slice(b"\x1b[0m");
+            return;
+        }
+        // Constant pieces and digit pushes only: a copy of a length known at compile time is a
+        // store or two, one of a length known at run time a call to memcpy.
+        out.reserve(40);
         out.extend_from_slice(b"\x1b[0");
-        for (on, code) in [
-            (self.bold, &b";1"[..]),
-            (self.dim, b";2"),
-            (self.italic, b";3"),
-            (self.underline, b";4"),
-            (self.strike, b";9"),
-        ] {
-            if on {
-                out.extend_from_slice(code);
-            }
+        if self.bold {
+            out.extend_from_slice(b";1");
+        }
+        if self.dim {
+            out.extend_from_slice(b";2");
+        }
+        if self.italic {
+            out.extend_from_slice(b";3");
+        }
+        if self.underline {
+            out.extend_from_slice(b";4");
+        }
+        if self.strike {
+            out.extend_from_slice(b";9");
         }
         match self.fg {
             None => {}
-            Some(Fg::Idx(n)) => push_num(out, b";38;5;", n),
-            Some(Fg::Rgb(r, g, b)) if truecolor => {
-                push_num(out, b";38;2;", r);
-                push_num(out, b";", g);
-                push_num(out, b";", b);
+            Some(Fg::Idx(n)) => {
+                out.extend_from_slice(b";38;5;");
+                push_num(out, n);
             }
-            Some(Fg::Rgb(r, g, b)) => push_num(out, b";38;5;", rgb_to_256(r, g, b)),
+            Some(Fg::Rgb(r, g, b)) if truecolor => {
+                out.extend_from_slice(b";38;2;");
+                push_num(out, r);
+                out.push(b';');
+                push_num(out, g);
+                out.push(b';');
+                push_num(out, b);
+            }
+            Some(Fg::Rgb(r, g, b)) => {
+                out.extend_from_slice(b";38;5;");
+                push_num(out, rgb_to_256(r, g, b));
+            }
         }
         out.push(b'm');
     }
 }
 
-fn push_num(out: &mut Vec<u8>, prefix: &[u8], n: u8) {
-    out.extend_from_slice(prefix);
-    let mut buf = [0u8; 3];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + n % 10;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// `n` in decimal, digit by digit.
+#[inline]
+fn push_num(out: &mut Vec<u8>, n: u8) {
+    if n >= 100 {
+        out.push(b'0' + n / 100);
     }
-    out.extend_from_slice(&buf[i..]);
+    if n >= 10 {
+        out.push(b'0' + n / 10 % 10);
+    }
+    out.push(b'0' + n % 10);
 }
 
 /// The nearest colour of the 6×6×6 cube or the grey ramp of the 256-colour palette.
