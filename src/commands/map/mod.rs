@@ -436,6 +436,10 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                 let row = logging.then(|| {
                     let mut row = store::record::new_exchange(cli_w, &config, None);
                     row.run_id = Some(run_id.clone());
+                    // The item's own system message, if it has one, is the one sent.
+                    if item.system.is_some() {
+                        row.system = item.system.clone().map(crate::redact::redact_string);
+                    }
                     row
                 });
                 let mut session = Session::new(Box::new(Discard), None, false, true)
