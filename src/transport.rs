@@ -121,6 +121,8 @@ pub struct Opened {
     pub request_id: Option<String>,
     /// The response's `Content-Type`, for what is said about a body that is not a stream.
     pub content_type: Option<String>,
+    /// When the attempt that got this answer was sent (after any retries and their waits).
+    pub sent: Instant,
 }
 
 /// Many requests sharing the account's limits (`qstream map`): asked before every attempt,
@@ -181,6 +183,7 @@ pub fn open_paced(
         if let Some(pace) = pace {
             pace.before(cancel)?;
         }
+        let sent = Instant::now();
         let (error, retry_after) = match send(agent, request, key, &body, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -216,6 +219,7 @@ pub fn open_paced(
                         body: Box::new(reader),
                         request_id,
                         content_type,
+                        sent,
                     });
                 }
                 let mut text = Vec::new();

@@ -319,6 +319,12 @@ fn rate_limit_refusals_back_off_and_honour_retry_after() {
         .expect("stats line");
     assert_eq!(stats["refused_429"], 3);
     assert_eq!(stats["ok"], 4);
+    // ttft_s counts from the attempt that was answered, not from the wait before it.
+    let waited = lines(&out.stdout)
+        .iter()
+        .filter(|v| v["duration_s"].as_f64().unwrap() - v["ttft_s"].as_f64().unwrap() >= 0.95)
+        .count();
+    assert!(waited >= 3, "{}", out.stdout);
 }
 
 #[test]

@@ -112,6 +112,11 @@ impl Session {
         self.transcript.take()
     }
 
+    /// When the first delta came.
+    pub fn first_delta_at(&self) -> Option<std::time::Instant> {
+        self.first_delta
+    }
+
     /// When the first delta came, measured from the start of the session.
     pub fn time_to_first_delta(&self) -> Option<std::time::Duration> {
         self.first_delta.map(|t| t - self.start)

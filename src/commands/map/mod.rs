@@ -161,7 +161,8 @@ fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item, Config)> {
     Ok((item, config))
 }
 
-/// One item's line.
+/// One item's line. `ttft_s` counts from the attempt that was answered (not from the waits for
+/// the pace or the retries before it); `duration_s` is the item's whole time.
 #[derive(Serialize)]
 struct Line<'a> {
     id: &'a str,
@@ -214,7 +215,7 @@ fn line_of(id: &str, s: &Summary) -> Vec<u8> {
         request_id: s.request_id.as_deref(),
         error,
         exit: s.result.as_ref().err().map_or(0, |e| e.exit.code()),
-        ttft_s: s.ttft.map(round_ms),
+        ttft_s: s.ttft_sent.or(s.ttft).map(round_ms),
         duration_s: round_ms(s.duration),
     };
     let mut out = serde_json::to_vec(&line).unwrap_or_else(|_| {
