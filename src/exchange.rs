@@ -136,6 +136,10 @@ pub fn exchange(
     }
 }
 
+/// An opened body: its reader, the request id from the headers, where it came from, and when
+/// the answered attempt was sent (network only).
+type Body = (Box<dyn Read + Send>, Option<String>, Origin, Option<Instant>);
+
 /// The response body: the recording, or the network's answer to the request.
 fn open(
     config: &Config,
@@ -143,12 +147,7 @@ fn open(
     sink: &mut Session,
     cancel: &Cancel,
     shared: Shared<'_>,
-) -> Result<(
-    Box<dyn Read + Send>,
-    Option<String>,
-    Origin,
-    Option<Instant>,
-)> {
+) -> Result<Body> {
     match source {
         Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay, None)),
         Source::Network(key, request) => {
