@@ -141,7 +141,7 @@ a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
     disable_help_subcommand = true,
-    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream map [OPTIONS] [INPUT|-]"
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream map [OPTIONS] [INPUT|-]\n       qstream [OPTIONS] batch <submit|status|wait|fetch|cancel|list>"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -426,7 +426,7 @@ pub struct KeySource {
 }
 
 /// The front doors besides the bare `qstream [OPTIONS] [PROMPT]...`.
-#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
     /// Show the settings in effect, the config file's path, its roles or its profiles
     #[command(subcommand_required = true, arg_required_else_help = true)]
@@ -444,6 +444,16 @@ pub enum Command {
         override_usage = "qstream map [OPTIONS] [INPUT|-]"
     )]
     Map(MapArgs),
+    /// Many prompts at half price through the vendor's Batch API: submit, wait, fetch
+    #[command(
+        subcommand_required = true,
+        arg_required_else_help = true,
+        after_long_help = BATCH_AFTER_LONG_HELP
+    )]
+    Batch {
+        #[command(subcommand)]
+        action: BatchAction,
+    },
 }
 
 pub const MAP_AFTER_LONG_HELP: &str = "\
@@ -515,6 +525,146 @@ pub struct MapArgs {
     /// Write the lines in input order (else as items complete)
     #[arg(long, help_heading = MAP)]
     pub ordered: bool,
+}
+
+pub const BATCH_AFTER_LONG_HELP: &str = "\
+Every option of a single request (model, system, role, profile, thinking, -o/--param, region,
+workspace, base URL, …) applies to every item of `submit`, given before `batch` or after
+`submit`; an item's own `system`, `model` and `params` go over them. The other actions take the
+options that say where the service is (--region, --workspace, --base-url, -P) before `batch`.
+  qstream batch submit -m qwen-plus --no-thinking items.jsonl
+  qstream batch wait batch_abc && qstream batch fetch batch_abc --output answers.jsonl
+  qstream --region cn batch list
+
+Exit status: 0 done; 2 usage or input over the Batch API's limits (nothing uploaded);
+3 no key or HTTP 401/403; 4 rejected; 5 rate limit or quota; 6 server error; 7 network;
+`wait`: 4 when the batch failed, 8 when it expired or was cancelled;
+`fetch`: 8 when some items failed (their lines say why).";
+
+/// `qstream batch …`: the vendor's OpenAI-compatible Batch API (files and batches).
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum BatchAction {
+    /// Convert the items to the Batch API's JSONL, check its limits, upload it and create a
+    /// batch; prints the batch id
+    Submit(BatchSubmitArgs),
+    /// The batch's status and progress
+    Status {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object as the service returned it, one JSON line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until the batch ends (completed, failed, expired or cancelled), polling with
+    /// backoff; progress on a terminal
+    Wait {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object at the end, one JSON line
+        #[arg(long)]
+        json: bool,
+        /// Seconds before the first poll; each wait is longer, up to 120 s
+        #[arg(long, value_name = "SECS", default_value = "10")]
+        interval: f64,
+    },
+    /// Download the output and error files and write one line per item, in input order, in
+    /// `qstream map`'s output shape
+    Fetch {
+        /// The batch id (batch_…)
+        id: String,
+        /// Write the lines to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Cancel the batch (requests done before the cancel are still billed)
+    Cancel {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object as the service returned it, one JSON line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your batches, newest first, with the input each was submitted from (when this
+    /// machine submitted it)
+    #[command(visible_alias = "ls")]
+    List {
+        /// How many batches to list
+        #[arg(short = 'n', long = "count", value_name = "N", default_value = "20")]
+        count: usize,
+        /// One JSON object per batch, one a line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to read the items of `map` and `batch submit` (see `crate::items`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ItemsArgs {
+    /// The input's format [default: from the extension: .csv CSV, .txt lines, else JSON lines]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::items::Format>,
+
+    /// The prompt of each item, with {column} (CSV), {field} (JSON lines) or {line} (lines)
+    /// filled in
+    #[arg(long, value_name = "TEXT")]
+    pub template: Option<String>,
+
+    /// Where each item's id comes from (a CSV column or a JSON field) [default: id, else the
+    /// line number]
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+
+    /// Each non-blank line is a prompt (or {line} in --template); same as --format lines
+    #[arg(long)]
+    pub lines: bool,
+}
+
+impl ItemsArgs {
+    pub fn options(&self) -> crate::items::ItemsOptions {
+        crate::items::ItemsOptions {
+            format: self.format,
+            template: self.template.clone(),
+            id_column: self.id_column.clone(),
+            lines: self.lines,
+        }
+    }
+}
+
+/// `qstream batch submit`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct BatchSubmitArgs {
+    /// The items: JSON lines {"id", "prompt"} (optionally "system", "model", "messages",
+    /// "params"), CSV with a header, or plain lines; `-` = stdin
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub items: ItemsArgs,
+
+    /// How long the service may take: 24h to 336h (14 days), in hours or days (2d)
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub window: String,
+
+    /// The vendor's free test model and endpoint (batch-test-model, /v1/chat/ds-test): checks
+    /// the whole round trip at no cost (at most 100 items, 1 MB)
+    #[arg(long)]
+    pub test: bool,
+
+    /// Write the JSONL that would be uploaded to stdout, and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the batch object as the service returned it, one JSON line, instead of its id
+    #[arg(long)]
+    pub json: bool,
+
+    /// The batch's name in the console (metadata ds_name, at most 100 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+
+    /// The batch's description (metadata ds_description, at most 200 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
@@ -638,6 +788,17 @@ pub fn command() -> clap::Command {
             _ => a.clone(),
         })
         .collect();
+    // `batch submit` too, but for the ones it has itself (`--json`, `--dry-run`: the same
+    // ids, read by both).
+    let submit_own: Vec<String> = BatchSubmitArgs::augment_args(clap::Command::new("submit"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let for_submit: Vec<clap::Arg> = shared
+        .iter()
+        .filter(|a| !submit_own.iter().any(|id| id == a.get_id().as_str()))
+        .cloned()
+        .collect();
     top.mut_subcommand("map", |map| {
         map.args(shared).arg(
             // Read by `Cli::from_arg_matches`; never given.
@@ -647,6 +808,17 @@ pub fn command() -> clap::Command {
                 .action(ArgAction::Append)
                 .hide(true),
         )
+    })
+    .mut_subcommand("batch", |batch| {
+        batch.mut_subcommand("submit", |submit| {
+            submit.args(for_submit).arg(
+                clap::Arg::new("prompt")
+                    .long("batch-prompt-words")
+                    .num_args(0..)
+                    .action(ArgAction::Append)
+                    .hide(true),
+            )
+        })
     })
 }
 

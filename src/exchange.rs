@@ -138,7 +138,12 @@ pub fn exchange(
 
 /// An opened body: its reader, the request id from the headers, where it came from, and when
 /// the answered attempt was sent (network only).
-type Body = (Box<dyn Read + Send>, Option<String>, Origin, Option<Instant>);
+type Body = (
+    Box<dyn Read + Send>,
+    Option<String>,
+    Origin,
+    Option<Instant>,
+);
 
 /// The response body: the recording, or the network's answer to the request.
 fn open(

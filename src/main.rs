@@ -27,6 +27,11 @@ fn main() -> ExitCode {
             args,
             &ProcessEnv,
         )),
+        Some(Command::Batch { action }) => report(qstream::commands::batch::run(
+            action,
+            &settings.cli,
+            &ProcessEnv,
+        )),
         None => ExitCode::from(qstream::main_with_args(settings.cli)),
     }
 }

@@ -163,11 +163,70 @@ pub fn open_paced(
     pace: Option<&dyn Pace>,
     say: &mut dyn FnMut(&str),
 ) -> Result<Opened> {
-    check_scheme(&request.url, net.allow_insecure_http)?;
-    crate::error::redact_secret(key.expose());
-    cancel.watch(agent);
     let body = serde_json::to_vec(&request.body)
         .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+    let call = Call {
+        method: Method::Post,
+        url: &request.url,
+        headers: &request.headers,
+        payload: Payload::Bytes(body),
+        idempotent: true,
+        expecting: "an event stream",
+        pace,
+    };
+    self::call(agent, &call, key, net, cancel, say)
+}
+
+/// The HTTP methods qstream sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// A request body. `Spliced` streams a file between two byte strings (a multipart upload of
+/// a file too big to hold in memory); each attempt reopens the file, so a retry sends it whole.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Empty,
+    Bytes(Vec<u8>),
+    Spliced {
+        head: Vec<u8>,
+        file: std::path::PathBuf,
+        tail: Vec<u8>,
+    },
+}
+
+/// One HTTP exchange with the service, for the APIs besides the streaming chat (the Batch
+/// API's files and batches): the same agent, key, retries and error classes as a chat request.
+pub struct Call<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    /// Every header but `Authorization`, which comes from the key.
+    pub headers: &'a [(String, String)],
+    pub payload: Payload,
+    /// Whether repeating the request after a 5xx is harmless. A 5xx may come after the
+    /// service acted (created a batch): such a request is retried only when it surely was
+    /// not (it could not connect, or a rate limit refused it).
+    pub idempotent: bool,
+    /// What a 2xx body should be, for the message about a web page instead.
+    pub expecting: &'a str,
+    /// Asked before every attempt and told its answer (`qstream map`), if any.
+    pub pace: Option<&'a dyn Pace>,
+}
+
+/// Send `call`, retrying what `open` retries (a 5xx only when the call is idempotent).
+pub fn call(
+    agent: &Agent,
+    call: &Call<'_>,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    check_scheme(call.url, net.allow_insecure_http)?;
+    crate::error::redact_secret(key.expose());
+    cancel.watch(agent);
     // `--max-time` bounds everything from here on: every attempt, every wait between them,
     // and the stream (each request gets what is left as its global timeout).
     let deadline = net.max_time.map(|d| Instant::now() + d);
@@ -180,11 +239,11 @@ pub fn open_paced(
             },
             None => None,
         };
-        if let Some(pace) = pace {
+        if let Some(pace) = call.pace {
             pace.before(cancel)?;
         }
         let sent = Instant::now();
-        let (error, retry_after) = match send(agent, request, key, &body, left) {
+        let (error, retry_after) = match send(agent, call, key, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if !(100..=599).contains(&status) || (101..=199).contains(&status) && status != 103
@@ -211,10 +270,10 @@ pub fn open_paced(
                     .is_some_and(|m| m.eq_ignore_ascii_case("text/html"));
                 let mut reader = resp.into_body().into_reader();
                 if (200..300).contains(&status) && !html {
-                    if let Some(pace) = pace {
+                    if let Some(pace) = call.pace {
                         pace.answered();
                     }
-                    // A stream, or whatever else: the stream loop says what it was.
+                    // A stream, or whatever else: the caller says what it was.
                     return Ok(Opened {
                         body: Box::new(reader),
                         request_id,
@@ -227,7 +286,8 @@ pub fn open_paced(
                 if (200..300).contains(&status) {
                     // A captive portal or a proxy's page, not the service.
                     return Err(Error::network(format!(
-                        "expected an event stream, got a web page ({}, HTTP {status}): {}",
+                        "expected {}, got a web page ({}, HTTP {status}): {}",
+                        call.expecting,
                         content_type.as_deref().unwrap_or("text/html"),
                         excerpt(&String::from_utf8_lossy(&text))
                     )));
@@ -255,23 +315,26 @@ pub fn open_paced(
                 .as_ref()
                 .is_some_and(crate::explain::retryable_429),
             // Only a 5xx: a redirect (3xx) lands here too, and repeating it cannot help.
-            Exit::Server => error
-                .api
-                .as_ref()
-                .and_then(|a| a.status)
-                .is_some_and(|s| s >= 500),
+            Exit::Server => {
+                call.idempotent
+                    && error
+                        .api
+                        .as_ref()
+                        .and_then(|a| a.status)
+                        .is_some_and(|s| s >= 500)
+            }
             Exit::Network => error.message.starts_with("cannot connect"),
             _ => false,
         };
         let rate = error.exit == Exit::RateLimit;
-        if let Some(pace) = pace {
+        if let Some(pace) = call.pace {
             if rate && retryable {
                 pace.refused(retry_after.as_deref().and_then(parse_retry_after));
             } else {
                 pace.answered();
             }
         }
-        let most = match pace {
+        let most = match call.pace {
             Some(_) if rate => net.retries.max(PACED_RATE_RETRIES),
             _ => net.retries,
         };
@@ -304,21 +367,52 @@ pub fn open_paced(
 
 fn send(
     agent: &Agent,
-    request: &Request,
+    call: &Call<'_>,
     key: &ApiKey,
-    body: &[u8],
     left: Option<Duration>,
 ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    let mut builder = agent
-        .post(&request.url)
-        .config()
-        .timeout_global(left)
-        .build()
-        .header("Authorization", format!("Bearer {}", key.expose()));
-    for (k, v) in &request.headers {
-        builder = builder.header(k, v);
+    let auth = format!("Bearer {}", key.expose());
+    match call.method {
+        Method::Get => {
+            let mut builder = agent
+                .get(call.url)
+                .config()
+                .timeout_global(left)
+                .build()
+                .header("Authorization", &auth);
+            for (k, v) in call.headers {
+                builder = builder.header(k, v);
+            }
+            builder.call()
+        }
+        Method::Post => {
+            let mut builder = agent
+                .post(call.url)
+                .config()
+                .timeout_global(left)
+                .build()
+                .header("Authorization", &auth);
+            for (k, v) in call.headers {
+                builder = builder.header(k, v);
+            }
+            match &call.payload {
+                Payload::Empty => builder.send_empty(),
+                Payload::Bytes(bytes) => builder.send(&bytes[..]),
+                Payload::Spliced { head, file, tail } => {
+                    let opened = std::fs::File::open(file)?;
+                    let size = opened.metadata()?.len();
+                    let length = head.len() as u64 + size + tail.len() as u64;
+                    // The length up front: a file upload is not sent chunked.
+                    let reader = std::io::Cursor::new(head.clone())
+                        .chain(opened.take(size))
+                        .chain(std::io::Cursor::new(tail.clone()));
+                    builder
+                        .header("Content-Length", length.to_string())
+                        .send(ureq::SendBody::from_owned_reader(reader))
+                }
+            }
+        }
     }
-    builder.send(body)
 }
 
 /// A failure before any response: what it was, in words that never include the key.

@@ -76,25 +76,36 @@ where
     let mut first = crate::cli::command()
         .try_get_matches_from(&args)
         .map_err(Failure::Args)?;
-    // `map` takes the single-request options itself: those given before it move after it,
-    // where the file's values go too (see below), and its matches are the user's.
-    let map_at = match first.subcommand_name() {
-        Some("map") => map_position(&args),
+    // `map` and `batch submit` take the single-request options themselves: those given before
+    // them move after them, where the file's values go too (see below), and their matches are
+    // the user's.
+    let door = match first.subcommand_name() {
+        Some("map") => door_position(&args, &["map"]),
+        Some("batch")
+            if first
+                .subcommand_matches("batch")
+                .and_then(|b| b.subcommand_name())
+                == Some("submit") =>
+        {
+            door_position(&args, &["batch", "submit"])
+        }
         _ => None,
     };
-    if let Some(at) = map_at {
-        let before: Vec<OsString> = args.drain(1..at).collect();
-        args.splice(2..2, before);
+    // Where the subcommand's last word is once the options before it have moved after it.
+    let door_at = door.map(|(start, end)| {
+        let before: Vec<OsString> = args.drain(1..start).collect();
+        let at = end - before.len();
+        args.splice(at + 1..at + 1, before);
+        at
+    });
+    if door_at.is_some() {
         first = crate::cli::command()
             .try_get_matches_from(&args)
             .map_err(Failure::Args)?;
     }
     let top = first.clone();
-    let first = match map_at {
-        Some(_) => first
-            .subcommand_matches("map")
-            .cloned()
-            .unwrap_or(top.clone()),
+    let first = match door_at {
+        Some(_) => door_matches(&top).cloned().unwrap_or(top.clone()),
         None => first,
     };
     let keys = Keys::of(crate::cli::command());
@@ -175,8 +186,9 @@ where
             .cloned()
             .unwrap_or_else(|| OsString::from("qstream")),
     );
-    // For `map` the file's values go after the word `map`, among its options.
-    let skip = if map_at.is_some() { 2 } else { 1 };
+    // For `map` (`batch submit`) the file's values go after the word `map` (`submit`), among
+    // its options.
+    let skip = door_at.map_or(1, |at| at + 1);
     full.extend(args.iter().skip(1).take(skip - 1).cloned());
     full.extend(synthesized.into_iter().map(OsString::from));
     full.extend(args.iter().skip(skip).cloned());
@@ -184,15 +196,28 @@ where
         .clone()
         .try_get_matches_from(full)
         .map_err(Failure::Args)?;
-    let mut cli = match map_at.and_then(|_| matches.subcommand_matches("map")) {
-        Some(map) => {
+    let mut cli = match (
+        door_at.and_then(|_| matches.subcommand_matches("map")),
+        door_at.and_then(|_| door_matches(&matches)),
+    ) {
+        (Some(map), _) => {
             let mut cli = crate::cli::from_matches(map).map_err(Failure::Args)?;
             let args = <crate::cli::MapArgs as clap::FromArgMatches>::from_arg_matches(map)
                 .map_err(Failure::Args)?;
             cli.command = Some(crate::cli::Command::Map(args));
             cli
         }
-        None => crate::cli::from_matches(&matches).map_err(Failure::Args)?,
+        (None, Some(submit)) => {
+            let mut cli = crate::cli::from_matches(submit).map_err(Failure::Args)?;
+            let args =
+                <crate::cli::BatchSubmitArgs as clap::FromArgMatches>::from_arg_matches(submit)
+                    .map_err(Failure::Args)?;
+            cli.command = Some(crate::cli::Command::Batch {
+                action: crate::cli::BatchAction::Submit(args),
+            });
+            cli
+        }
+        _ => crate::cli::from_matches(&matches).map_err(Failure::Args)?,
     };
     // What a continued conversation must not override: what the user's own command line or
     // the chosen role says (the file's defaults are parsed as arguments too, so ask `first`).
@@ -238,15 +263,46 @@ where
     })
 }
 
-/// Where the word `map` is in `args`: the first `map` that the parser takes as the subcommand
-/// (not the value of an option before it, as in `-r map map`).
-fn map_position(args: &[OsString]) -> Option<usize> {
-    (1..args.len()).find(|&i| {
-        args[i] == "map"
-            && crate::cli::command()
-                .try_get_matches_from(&args[..=i])
-                .is_ok_and(|m| m.subcommand_name() == Some("map"))
-    })
+/// Where the words of a subcommand path (`map`, or `batch submit`) are in `args`: the first
+/// and the last, each the first such word the parser takes as that subcommand (not the value
+/// of an option before it, as in `-r map map`).
+fn door_position(args: &[OsString], path: &[&str]) -> Option<(usize, usize)> {
+    // Whether the parser takes `args[upto]` as the subcommand `path[depth]`. Prefixes are
+    // parsed leniently: `batch` alone lacks its required action.
+    let takes = |upto: usize, depth: usize| -> bool {
+        let Ok(m) = crate::cli::command()
+            .ignore_errors(true)
+            .try_get_matches_from(&args[..=upto])
+        else {
+            return false;
+        };
+        let mut m = &m;
+        for w in &path[..depth] {
+            match m.subcommand_matches(w) {
+                Some(next) => m = next,
+                None => return false,
+            }
+        }
+        m.subcommand_name() == Some(path[depth])
+    };
+    let mut positions = Vec::with_capacity(path.len());
+    let mut from = 1;
+    for (depth, word) in path.iter().enumerate() {
+        let at = (from..args.len()).find(|&i| args[i] == *word && takes(i, depth))?;
+        positions.push(at);
+        from = at + 1;
+    }
+    Some((*positions.first()?, *positions.last()?))
+}
+
+/// The matches of the subcommand that takes the single-request options, when it is
+/// `batch submit` (for `map`, `subcommand_matches("map")`).
+fn door_matches(m: &clap::ArgMatches) -> Option<&clap::ArgMatches> {
+    match m.subcommand() {
+        Some(("map", map)) => Some(map),
+        Some(("batch", batch)) => batch.subcommand_matches("submit"),
+        _ => None,
+    }
 }
 
 /// Whether the user set this option: on the command line or through its variable.

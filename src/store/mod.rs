@@ -4,6 +4,7 @@
 //! the run ends; nothing here is called per delta. Many qstream processes may write at once:
 //! WAL, a busy timeout and one short transaction per write keep every row whole.
 
+pub mod batches;
 pub mod queries;
 pub mod record;
 pub mod schema;

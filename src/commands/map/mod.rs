@@ -54,9 +54,6 @@ pub fn main(cli: &Cli, args: &MapArgs, env: &dyn Env) -> u8 {
     }
 }
 
-/// The exit code for a run in which some items failed (DESIGN §4).
-pub const SOME_FAILED: u8 = 8;
-
 /// Options of a single request that mean nothing for many.
 fn refuse_single_only(cli: &Cli) -> Result<()> {
     let given = [
@@ -146,7 +143,7 @@ impl Input {
 }
 
 /// The item's prompt through the role's template, then its settings.
-fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item, Config)> {
+pub(crate) fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item, Config)> {
     if cli.template.is_some() {
         if let Some(p) = item.prompt.take() {
             let words = Cli {
@@ -593,7 +590,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
         sink::stdio::line(&format!(
             "qstream: {failed} of {todo} items failed (their lines say why; `jq 'select(.status==\"error\")'`)"
         ));
-        return Ok(SOME_FAILED);
+        return Ok(Exit::SomeFailed.code());
     }
     Ok(0)
 }

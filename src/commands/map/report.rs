@@ -40,7 +40,7 @@ fn class(exit: Exit) -> &'static str {
         Exit::Network => "network",
         Exit::Usage => "usage",
         Exit::Interrupted => "interrupted",
-        Exit::Internal | Exit::Success => "internal",
+        Exit::Internal | Exit::Success | Exit::SomeFailed => "internal",
     }
 }
 
