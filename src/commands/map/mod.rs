@@ -585,6 +585,14 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
             format!("interrupted: {left} of {total} items not done{how}"),
         ));
     }
+    let written = report.written();
+    if written < todo {
+        // Checked whole before, the input read differently the second time.
+        return Err(Error::internal(format!(
+            "the input changed while it was read: {} of {todo} items not done (run again to finish them)",
+            todo - written
+        )));
+    }
     let failed = report.failed();
     if failed > 0 {
         sink::stdio::line(&format!(
