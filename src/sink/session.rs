@@ -107,6 +107,12 @@ impl Session {
         self
     }
 
+    /// Keep the answer, up to `limit` bytes of text.
+    pub fn with_transcript_limit(mut self, limit: usize) -> Self {
+        self.transcript = Some(super::Transcript::with_limit(limit));
+        self
+    }
+
     /// The answer kept so far (see `with_transcript`).
     pub fn take_transcript(&mut self) -> Option<super::Transcript> {
         self.transcript.take()

@@ -226,6 +226,23 @@ fn line_of(id: &str, s: &Summary) -> Vec<u8> {
     out
 }
 
+/// The most answer text (content and reasoning) an item keeps. The line is the answer, so it
+/// is never cut silently: a longer one makes the item an error (see [`clipped_is_an_error`]).
+const ANSWER_MAX: usize = 64 << 20;
+
+/// An answer longer than [`ANSWER_MAX`] was cut: the item is not done (it is an error, exit 7,
+/// with what was kept), so the run ends with exit 8 and says which.
+fn clipped_is_an_error(mut s: Summary) -> Summary {
+    if s.result.is_ok() && s.transcript.as_ref().is_some_and(|t| t.clipped) {
+        s.result = Err(Error::network(format!(
+            "the answer was longer than {} MiB: the first {} MiB are kept",
+            ANSWER_MAX >> 20,
+            ANSWER_MAX >> 20
+        )));
+    }
+    s
+}
+
 /// A sink that keeps nothing itself: the session around it keeps the transcript.
 struct Discard;
 
@@ -441,7 +458,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                     row
                 });
                 let mut session = Session::new(Box::new(Discard), None, false, true)
-                    .with_transcript(true)
+                    .with_transcript_limit(ANSWER_MAX)
                     .live(true);
                 let source = Source::Network(key.clone(), request::build(&config));
                 let summary = exchange::exchange(
@@ -456,6 +473,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                     },
                 );
                 limits.leave(summary.usage.map_or(0, |u| u.total_tokens));
+                let summary = clipped_is_an_error(summary);
                 let done = Done {
                     index,
                     id: item.id,
@@ -682,5 +700,50 @@ impl Log {
     fn finish(mut self) -> Option<String> {
         drop(self.tx.take());
         self.thread.take().and_then(|t| t.join().ok()).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::sink::Transcript;
+    use std::borrow::Cow;
+
+    fn summary_with(text: &str, limit: usize) -> Summary {
+        let mut t = Transcript::with_limit(limit);
+        t.event(&Event::Content {
+            choice: 0,
+            text: Cow::Borrowed(text),
+        });
+        Summary {
+            result: Ok(()),
+            opened: true,
+            request_id: None,
+            usage: None,
+            transcript: Some(t),
+            ttft: None,
+            ttft_sent: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_whole_answer_is_ok_and_a_cut_one_is_an_error_with_what_was_kept() {
+        let whole: Value =
+            serde_json::from_slice(&line_of("a", &clipped_is_an_error(summary_with("abc", 3))))
+                .unwrap();
+        assert_eq!(whole["status"], "ok");
+        assert_eq!(whole["content"], "abc");
+        let cut: Value =
+            serde_json::from_slice(&line_of("b", &clipped_is_an_error(summary_with("abcd", 3))))
+                .unwrap();
+        assert_eq!(cut["status"], "error");
+        assert_eq!(cut["content"], "abc");
+        assert_eq!(cut["exit"], 7);
+        assert!(cut["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than"));
     }
 }
