@@ -20,16 +20,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::cli::{Cli, MapArgs};
+use crate::commands::item_line::{ItemError, ItemLine, Timings};
 use crate::config::{Config, Env, Stdin};
 use crate::error::{Error, Exit, Result};
-use crate::event::{ApiError, Usage};
+use crate::event::Usage;
 use crate::exchange::{self, Shared, Source, Summary};
 use crate::items::{self, Item, ItemsOptions};
-use crate::sink::{Session, Sink, Stats, ToolCall};
+use crate::sink::{Session, Sink, Stats};
 use crate::transport::Cancel;
 use crate::{request, settings, sink, store, transport};
 
@@ -158,32 +156,6 @@ pub(crate) fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item,
     Ok((item, config))
 }
 
-/// One item's line. `ttft_s` counts from the attempt that was answered (not from the waits for
-/// the pace or the retries before it); `duration_s` is the item's whole time.
-#[derive(Serialize)]
-struct Line<'a> {
-    id: &'a str,
-    status: &'static str,
-    content: &'a str,
-    reasoning: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<Vec<ToolCall>>,
-    finish: Option<&'a str>,
-    usage: Option<Usage>,
-    request_id: Option<&'a str>,
-    error: Option<LineError<'a>>,
-    exit: u8,
-    ttft_s: Option<f64>,
-    duration_s: f64,
-}
-
-#[derive(Serialize)]
-struct LineError<'a> {
-    status: Option<u16>,
-    code: Option<&'a str>,
-    message: String,
-}
-
 fn round_ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
@@ -193,15 +165,7 @@ fn line_of(id: &str, s: &Summary) -> Vec<u8> {
     let empty = String::new();
     let t = s.transcript.as_ref();
     let (content, reasoning) = t.map_or((&empty, &empty), |t| (&t.content, &t.reasoning));
-    let error = s.result.as_ref().err().map(|e| {
-        let api: Option<&ApiError> = e.api.as_ref();
-        LineError {
-            status: api.and_then(|a| a.status),
-            code: api.and_then(|a| a.code.as_deref()),
-            message: e.to_string(),
-        }
-    });
-    let line = Line {
+    let line = ItemLine {
         id,
         status: if s.result.is_ok() { "ok" } else { "error" },
         content,
@@ -210,18 +174,14 @@ fn line_of(id: &str, s: &Summary) -> Vec<u8> {
         finish: t.and_then(|t| t.finish_reason.as_deref()),
         usage: s.usage,
         request_id: s.request_id.as_deref(),
-        error,
+        error: s.result.as_ref().err().map(ItemError::of),
         exit: s.result.as_ref().err().map_or(0, |e| e.exit.code()),
-        ttft_s: s.ttft_sent.or(s.ttft).map(round_ms),
-        duration_s: round_ms(s.duration),
+        timings: Some(Timings {
+            ttft_s: s.ttft_sent.or(s.ttft).map(round_ms),
+            duration_s: round_ms(s.duration),
+        }),
     };
-    let mut out = serde_json::to_vec(&line).unwrap_or_else(|_| {
-        format!(
-            "{{\"id\":{},\"status\":\"error\",\"exit\":1}}",
-            Value::from(id)
-        )
-        .into_bytes()
-    });
+    let mut out = line.to_json().into_bytes();
     out.push(b'\n');
     out
 }
@@ -708,6 +668,7 @@ mod tests {
     use super::*;
     use crate::event::Event;
     use crate::sink::Transcript;
+    use serde_json::Value;
     use std::borrow::Cow;
 
     fn summary_with(text: &str, limit: usize) -> Summary {
