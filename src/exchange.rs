@@ -48,6 +48,9 @@ pub struct Summary {
     pub transcript: Option<Transcript>,
     /// From the start of the session to the first reasoning, content or tool-call delta.
     pub ttft: Option<Duration>,
+    /// From sending the attempt that was answered (after retries and waits for the pace) to
+    /// the first delta: the service's own time to first token.
+    pub ttft_sent: Option<Duration>,
     /// From the call to the end of the stream (or the failure).
     pub duration: Duration,
 }
@@ -85,8 +88,10 @@ pub fn exchange(
     };
     let mut decoder = Decoder::with_output(protocol, incremental);
     let mut opened = false;
-    let result = open(config, source, sink, cancel, shared).and_then(|(body, id, origin)| {
+    let mut sent = None;
+    let result = open(config, source, sink, cancel, shared).and_then(|(body, id, origin, at)| {
         opened = true;
+        sent = at;
         sink.set_request_id(id);
         crate::stream_with(
             body,
@@ -123,9 +128,22 @@ pub fn exchange(
         usage: decoder.usage(),
         transcript: sink.take_transcript(),
         ttft: sink.time_to_first_delta(),
+        ttft_sent: match (sent, sink.first_delta_at()) {
+            (Some(sent), Some(first)) => Some(first.saturating_duration_since(sent)),
+            _ => None,
+        },
         duration: started.elapsed(),
     }
 }
+
+/// An opened body: its reader, the request id from the headers, where it came from, and when
+/// the answered attempt was sent (network only).
+type Body = (
+    Box<dyn Read + Send>,
+    Option<String>,
+    Origin,
+    Option<Instant>,
+);
 
 /// The response body: the recording, or the network's answer to the request.
 fn open(
@@ -134,9 +152,9 @@ fn open(
     sink: &mut Session,
     cancel: &Cancel,
     shared: Shared<'_>,
-) -> Result<(Box<dyn Read + Send>, Option<String>, Origin)> {
+) -> Result<Body> {
     match source {
-        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
+        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay, None)),
         Source::Network(key, request) => {
             let own;
             let agent = match shared.agent {
@@ -158,7 +176,7 @@ fn open(
             let origin = Origin::Network {
                 content_type: opened.content_type,
             };
-            Ok((opened.body, opened.request_id, origin))
+            Ok((opened.body, opened.request_id, origin, Some(opened.sent)))
         }
     }
 }

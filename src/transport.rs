@@ -121,6 +121,8 @@ pub struct Opened {
     pub request_id: Option<String>,
     /// The response's `Content-Type`, for what is said about a body that is not a stream.
     pub content_type: Option<String>,
+    /// When the attempt that got this answer was sent (after any retries and their waits).
+    pub sent: Instant,
 }
 
 /// Many requests sharing the account's limits (`qstream map`): asked before every attempt,
@@ -240,6 +242,7 @@ pub fn call(
         if let Some(pace) = call.pace {
             pace.before(cancel)?;
         }
+        let sent = Instant::now();
         let (error, retry_after) = match send(agent, call, key, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -275,6 +278,7 @@ pub fn call(
                         body: Box::new(reader),
                         request_id,
                         content_type,
+                        sent,
                     });
                 }
                 let mut text = Vec::new();

@@ -319,6 +319,12 @@ fn rate_limit_refusals_back_off_and_honour_retry_after() {
         .expect("stats line");
     assert_eq!(stats["refused_429"], 3);
     assert_eq!(stats["ok"], 4);
+    // ttft_s counts from the attempt that was answered, not from the wait before it.
+    let waited = lines(&out.stdout)
+        .iter()
+        .filter(|v| v["duration_s"].as_f64().unwrap() - v["ttft_s"].as_f64().unwrap() >= 0.95)
+        .count();
+    assert!(waited >= 3, "{}", out.stdout);
 }
 
 #[test]
@@ -593,4 +599,56 @@ fn progress_shows_on_a_terminal_and_not_in_a_pipe_or_with_quiet() {
     assert_eq!(piped.status, Some(0));
     assert!(!piped.stderr.contains("/20"), "{}", piped.stderr);
     assert!(!piped.stderr.contains('\x1b'), "{:?}", piped.stderr);
+}
+
+#[test]
+fn a_used_up_quota_stops_the_run_with_exit_5() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let count = Arc::clone(&count);
+        Many::start(move |_| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Answer::error(
+                429,
+                "insufficient_quota",
+                "You exceeded your current quota, please check your plan and billing details.",
+            )
+        })
+    };
+    let dir = temp_dir("map-quota");
+    let text: String = (0..100).map(|i| format!("prompt {i}\n")).collect();
+    let input = write(&dir, "in.txt", &text);
+    let out = run(map(&server).args(["-j", "1"]).arg(&input), None);
+    assert_eq!(out.status, Some(5), "{}", show(&out));
+    assert!(out.stderr.contains("the run stopped"), "{}", out.stderr);
+    // Not retried (money does not come back by waiting), and nothing sent after it.
+    assert!(
+        count.load(Ordering::SeqCst) <= 2,
+        "{}",
+        count.load(Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn rpm_spaces_the_requests() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let server = {
+        let times = Arc::clone(&times);
+        Many::start(move |r| {
+            times.lock().unwrap().push(std::time::Instant::now());
+            Answer::content(&prompt_of(r))
+        })
+    };
+    let dir = temp_dir("map-rpm");
+    let input = write(&dir, "in.txt", "a\nb\nc\n");
+    // 60 a minute: one a second, whatever -j allows.
+    let out = run(
+        map(&server).args(["-j", "8", "--rpm", "60"]).arg(&input),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", show(&out));
+    let times = times.lock().unwrap();
+    assert_eq!(times.len(), 3);
+    let span = times[2].duration_since(times[0]);
+    assert!(span >= Duration::from_millis(1900), "{span:?}");
 }

@@ -2,5 +2,6 @@
 
 pub mod batch;
 pub mod config;
+pub mod item_line;
 pub mod log;
 pub mod map;

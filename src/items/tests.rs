@@ -1,7 +1,6 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::Env;
 use crate::error::Exit;
 
 fn opts() -> ItemsOptions {
@@ -173,15 +172,7 @@ fn duplicates_name_the_id_and_both_lines() {
     assert_eq!(check_unique(it).unwrap(), 2);
 }
 
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn home(&self) -> Option<std::path::PathBuf> {
-        None
-    }
-}
+use crate::config::testing::NoEnv;
 
 #[test]
 fn config_for_applies_the_item_over_the_run() {

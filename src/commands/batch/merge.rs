@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::cli::Protocol;
+use crate::commands::item_line::{ItemError, ItemLine};
 use crate::error::{Error, Exit, Result};
-use crate::event::{ApiError, Event, Usage};
+use crate::event::{ApiError, Event};
 use crate::protocol::Decoder;
-use crate::sink::{ToolCall, ToolCalls};
+use crate::sink::ToolCalls;
 use crate::sse::SseEvent;
 
 /// Where one result line is: which file, its offset and length.
@@ -133,41 +133,15 @@ fn custom_id(line: &[u8]) -> Option<String> {
     }
 }
 
-/// One item's line, with `qstream map`'s fields in `map`'s order (less its timings: a batch
-/// item has no time to first token of its own).
-#[derive(Serialize)]
-struct Line<'a> {
-    id: &'a str,
-    status: &'static str,
-    content: &'a str,
-    reasoning: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<Vec<ToolCall>>,
-    finish: Option<&'a str>,
-    usage: Option<Usage>,
-    request_id: Option<&'a str>,
-    error: Option<LineError<'a>>,
-    exit: u8,
-}
-
-#[derive(Serialize)]
-struct LineError<'a> {
-    status: Option<u16>,
-    code: Option<&'a str>,
-    /// The one stderr line a single request would have ended with (without `qstream: `).
-    message: String,
-}
-
 /// A finished line, its fields in order; and whether the item succeeded.
 pub struct Rendered {
     pub text: String,
     pub ok: bool,
 }
 
-fn render(line: &Line<'_>) -> Rendered {
+fn render(line: &ItemLine<'_>) -> Rendered {
     Rendered {
-        text: serde_json::to_string(line)
-            .unwrap_or_else(|_| json!({"id": line.id, "status": "error", "exit": 1}).to_string()),
+        text: line.to_json(),
         ok: line.status == "ok",
     }
 }
@@ -175,7 +149,7 @@ fn render(line: &Line<'_>) -> Rendered {
 /// An item that failed: its error as a single request's would be.
 fn error_line(id: &str, error: &Error, request_id: Option<&str>) -> Rendered {
     let api = error.api.as_ref();
-    render(&Line {
+    render(&ItemLine {
         id,
         status: "error",
         content: "",
@@ -184,12 +158,9 @@ fn error_line(id: &str, error: &Error, request_id: Option<&str>) -> Rendered {
         finish: None,
         usage: None,
         request_id: request_id.or(api.and_then(|a| a.request_id.as_deref())),
-        error: Some(LineError {
-            status: api.and_then(|a| a.status),
-            code: api.and_then(|a| a.code.as_deref()),
-            message: error.to_string(),
-        }),
+        error: Some(ItemError::of(error)),
         exit: error.exit.code(),
+        timings: None,
     })
 }
 
@@ -299,7 +270,7 @@ fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Rendered {
         return error_line(id, &e, request_id);
     }
     let calls = calls.calls();
-    render(&Line {
+    render(&ItemLine {
         id,
         status: "ok",
         content: &content,
@@ -310,6 +281,7 @@ fn answer_line(id: &str, body: &Value, request_id: Option<&str>) -> Rendered {
         request_id,
         error: None,
         exit: 0,
+        timings: None,
     })
 }
 

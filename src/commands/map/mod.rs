@@ -20,16 +20,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::cli::{Cli, MapArgs};
+use crate::commands::item_line::{ItemError, ItemLine, Timings};
 use crate::config::{Config, Env, Stdin};
 use crate::error::{Error, Exit, Result};
-use crate::event::{ApiError, Usage};
+use crate::event::Usage;
 use crate::exchange::{self, Shared, Source, Summary};
 use crate::items::{self, Item, ItemsOptions};
-use crate::sink::{Session, Sink, Stats, ToolCall};
+use crate::sink::{Session, Sink, Stats};
 use crate::transport::Cancel;
 use crate::{request, settings, sink, store, transport};
 
@@ -53,9 +51,6 @@ pub fn main(cli: &Cli, args: &MapArgs, env: &dyn Env) -> u8 {
         }
     }
 }
-
-/// The exit code for a run in which some items failed (DESIGN §4).
-pub const SOME_FAILED: u8 = 8;
 
 /// Options of a single request that mean nothing for many.
 fn refuse_single_only(cli: &Cli) -> Result<()> {
@@ -161,31 +156,6 @@ pub(crate) fn prepare(cli: &Cli, base: &Config, mut item: Item) -> Result<(Item,
     Ok((item, config))
 }
 
-/// One item's line.
-#[derive(Serialize)]
-struct Line<'a> {
-    id: &'a str,
-    status: &'static str,
-    content: &'a str,
-    reasoning: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<Vec<ToolCall>>,
-    finish: Option<&'a str>,
-    usage: Option<Usage>,
-    request_id: Option<&'a str>,
-    error: Option<LineError<'a>>,
-    exit: u8,
-    ttft_s: Option<f64>,
-    duration_s: f64,
-}
-
-#[derive(Serialize)]
-struct LineError<'a> {
-    status: Option<u16>,
-    code: Option<&'a str>,
-    message: String,
-}
-
 fn round_ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
@@ -195,15 +165,7 @@ fn line_of(id: &str, s: &Summary) -> Vec<u8> {
     let empty = String::new();
     let t = s.transcript.as_ref();
     let (content, reasoning) = t.map_or((&empty, &empty), |t| (&t.content, &t.reasoning));
-    let error = s.result.as_ref().err().map(|e| {
-        let api: Option<&ApiError> = e.api.as_ref();
-        LineError {
-            status: api.and_then(|a| a.status),
-            code: api.and_then(|a| a.code.as_deref()),
-            message: e.to_string(),
-        }
-    });
-    let line = Line {
+    let line = ItemLine {
         id,
         status: if s.result.is_ok() { "ok" } else { "error" },
         content,
@@ -212,20 +174,33 @@ fn line_of(id: &str, s: &Summary) -> Vec<u8> {
         finish: t.and_then(|t| t.finish_reason.as_deref()),
         usage: s.usage,
         request_id: s.request_id.as_deref(),
-        error,
+        error: s.result.as_ref().err().map(ItemError::of),
         exit: s.result.as_ref().err().map_or(0, |e| e.exit.code()),
-        ttft_s: s.ttft.map(round_ms),
-        duration_s: round_ms(s.duration),
+        timings: Some(Timings {
+            ttft_s: s.ttft_sent.or(s.ttft).map(round_ms),
+            duration_s: round_ms(s.duration),
+        }),
     };
-    let mut out = serde_json::to_vec(&line).unwrap_or_else(|_| {
-        format!(
-            "{{\"id\":{},\"status\":\"error\",\"exit\":1}}",
-            Value::from(id)
-        )
-        .into_bytes()
-    });
+    let mut out = line.to_json().into_bytes();
     out.push(b'\n');
     out
+}
+
+/// The most answer text (content and reasoning) an item keeps. The line is the answer, so it
+/// is never cut silently: a longer one makes the item an error (see [`clipped_is_an_error`]).
+const ANSWER_MAX: usize = 64 << 20;
+
+/// An answer longer than [`ANSWER_MAX`] was cut: the item is not done (it is an error, exit 7,
+/// with what was kept), so the run ends with exit 8 and says which.
+fn clipped_is_an_error(mut s: Summary) -> Summary {
+    if s.result.is_ok() && s.transcript.as_ref().is_some_and(|t| t.clipped) {
+        s.result = Err(Error::network(format!(
+            "the answer was longer than {} MiB: the first {} MiB are kept",
+            ANSWER_MAX >> 20,
+            ANSWER_MAX >> 20
+        )));
+    }
+    s
 }
 
 /// A sink that keeps nothing itself: the session around it keeps the transcript.
@@ -436,10 +411,14 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                 let row = logging.then(|| {
                     let mut row = store::record::new_exchange(cli_w, &config, None);
                     row.run_id = Some(run_id.clone());
+                    // The item's own system message, if it has one, is the one sent.
+                    if item.system.is_some() {
+                        row.system = item.system.clone().map(crate::redact::redact_string);
+                    }
                     row
                 });
                 let mut session = Session::new(Box::new(Discard), None, false, true)
-                    .with_transcript(true)
+                    .with_transcript_limit(ANSWER_MAX)
                     .live(true);
                 let source = Source::Network(key.clone(), request::build(&config));
                 let summary = exchange::exchange(
@@ -454,6 +433,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                     },
                 );
                 limits.leave(summary.usage.map_or(0, |u| u.total_tokens));
+                let summary = clipped_is_an_error(summary);
                 let done = Done {
                     index,
                     id: item.id,
@@ -583,12 +563,20 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
             format!("interrupted: {left} of {total} items not done{how}"),
         ));
     }
+    let written = report.written();
+    if written < todo {
+        // Checked whole before, the input read differently the second time.
+        return Err(Error::internal(format!(
+            "the input changed while it was read: {} of {todo} items not done (run again to finish them)",
+            todo - written
+        )));
+    }
     let failed = report.failed();
     if failed > 0 {
         sink::stdio::line(&format!(
             "qstream: {failed} of {todo} items failed (their lines say why; `jq 'select(.status==\"error\")'`)"
         ));
-        return Ok(SOME_FAILED);
+        return Ok(Exit::SomeFailed.code());
     }
     Ok(0)
 }
@@ -672,5 +660,51 @@ impl Log {
     fn finish(mut self) -> Option<String> {
         drop(self.tx.take());
         self.thread.take().and_then(|t| t.join().ok()).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::sink::Transcript;
+    use serde_json::Value;
+    use std::borrow::Cow;
+
+    fn summary_with(text: &str, limit: usize) -> Summary {
+        let mut t = Transcript::with_limit(limit);
+        t.event(&Event::Content {
+            choice: 0,
+            text: Cow::Borrowed(text),
+        });
+        Summary {
+            result: Ok(()),
+            opened: true,
+            request_id: None,
+            usage: None,
+            transcript: Some(t),
+            ttft: None,
+            ttft_sent: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_whole_answer_is_ok_and_a_cut_one_is_an_error_with_what_was_kept() {
+        let whole: Value =
+            serde_json::from_slice(&line_of("a", &clipped_is_an_error(summary_with("abc", 3))))
+                .unwrap();
+        assert_eq!(whole["status"], "ok");
+        assert_eq!(whole["content"], "abc");
+        let cut: Value =
+            serde_json::from_slice(&line_of("b", &clipped_is_an_error(summary_with("abcd", 3))))
+                .unwrap();
+        assert_eq!(cut["status"], "error");
+        assert_eq!(cut["content"], "abc");
+        assert_eq!(cut["exit"], 7);
+        assert!(cut["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than"));
     }
 }

@@ -118,7 +118,7 @@ impl Report {
                 *self.by_class.entry(class(e.exit)).or_default() += 1;
             }
         }
-        if let Some(t) = s.ttft {
+        if let Some(t) = s.ttft_sent.or(s.ttft) {
             self.ttft.push(t.as_secs_f32());
         }
         if let Some(u) = s.usage {
