@@ -20,8 +20,10 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod exchange;
 pub mod explain;
 mod files;
+pub mod items;
 mod json_reader;
 pub mod media;
 pub mod models;
@@ -143,9 +145,10 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     // the messages out of `config`.
     let log = store::record::log_path(&cli, env)
         .map(|path| (path, store::record::new_exchange(&cli, &config, cid)));
-    let source = match (key, config.replay.clone()) {
-        (Some(key), _) => Source::Network(key, request::build_moving(&mut config)),
-        (None, path) => Source::Replay(path.unwrap_or_default()),
+    let replay = config.replay.clone();
+    let source = match (key, replay.as_deref()) {
+        (Some(key), _) => exchange::Source::Network(key, request::build_moving(&mut config)),
+        (None, path) => exchange::Source::Replay(path.unwrap_or(Path::new("-"))),
     };
     let record = match &config.record {
         Some(path) => Some(Recording::create(path)?),
@@ -161,68 +164,49 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     for w in &config.warnings {
         sink.notice(w);
     }
-    let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
-    // The decoder follows the request as it is sent (`-o incremental_output=…` included);
-    // a replay's request is not known unless --no-incremental says so.
-    let incremental = match config.replay {
-        Some(_) if config.incremental => None,
-        Some(_) => Some(false),
-        None => Some(match &source {
-            Source::Network(_, request) => request::incremental_output(request),
-            Source::Replay(_) => config.incremental,
-        }),
-    };
-    let mut decoder = Decoder::with_output(protocol, incremental);
-    let started = std::time::Instant::now();
-    let opened_body = open(&config, source, &mut sink, cancel);
     // The log's row is written once the request is out (or has failed), so that SQLite's work
-    // does not compete with the connection and the TLS handshake for the CPU.
-    let recorder = log
-        .map(|(path, row)| store::record::Recorder::start(path, row, env, config.quiet, started));
-    let mut opened = false;
-    let result = opened_body.and_then(|(body, id, origin)| {
-        opened = true;
-        sink.set_request_id(id);
-        stream(
-            body,
-            record,
-            &mut decoder,
-            &mut sink,
-            &config.network,
-            cancel,
-            &origin,
-        )
-    });
-    sink.set_request_id(decoder.request_id().map(String::from));
-    let end = match result {
-        Ok(()) => sink.finish(),
-        Err(e) => {
-            let mut e = explain::teach(e, &config);
-            if let Some(api) = e.api.as_mut() {
-                if api.request_id.is_none() {
-                    api.request_id = sink.request_id().map(String::from);
-                }
-            }
-            if e.is_quiet() {
-                Err(e)
-            } else {
-                sink.fail(&e, decoder.usage()).and(Err(e))
-            }
+    // does not compete with the connection and the TLS handshake for the CPU; the run's
+    // duration still counts from here.
+    let started = std::time::Instant::now();
+    let log = std::cell::RefCell::new(log);
+    let recorder = std::cell::RefCell::new(None);
+    let start_log = || {
+        if let Some((path, row)) = log.borrow_mut().take() {
+            *recorder.borrow_mut() = Some(store::record::Recorder::start(
+                path,
+                row,
+                env,
+                config.quiet,
+                started,
+            ));
         }
     };
-    if let Some(recorder) = recorder {
+    let summary = exchange::exchange(
+        &config,
+        source,
+        record,
+        &mut sink,
+        cancel,
+        exchange::Shared {
+            opened: Some(&start_log),
+            ..exchange::Shared::default()
+        },
+    );
+    // A replay, or a failure before any request: the row all the same.
+    start_log();
+    if let Some(recorder) = recorder.into_inner() {
         let outcome = store::record::outcome(
-            &end,
-            opened,
-            sink.take_transcript(),
-            sink.request_id().map(String::from),
-            sink.time_to_first_delta(),
+            &summary.result,
+            summary.opened,
+            summary.transcript,
+            summary.request_id,
+            summary.ttft,
         );
         if let Some(warning) = recorder.finish(outcome) {
             sink::stdio::line(&warning);
         }
     }
-    end
+    summary.result
 }
 
 /// No output may overwrite an input or another output (before either is opened to write).
@@ -270,40 +254,6 @@ fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
         });
     }
     files::check_distinct(&inputs, &outputs)
-}
-
-/// Where the response body comes from.
-enum Source {
-    Replay(std::path::PathBuf),
-    /// The key, and the request as it will be sent.
-    Network(config::ApiKey, request::Request),
-}
-
-/// The response body: the recording, or the network's answer to the request.
-fn open(
-    config: &Config,
-    source: Source,
-    sink: &mut Session,
-    cancel: &Cancel,
-) -> Result<(Box<dyn Read + Send>, Option<String>, Origin)> {
-    match source {
-        Source::Replay(path) => Ok((open_replay(&path)?, None, Origin::Replay)),
-        Source::Network(key, request) => {
-            let agent = transport::agent_for(&config.network, &request.url)?;
-            let opened = transport::open(
-                &agent,
-                &request,
-                &key,
-                &config.network,
-                cancel,
-                &mut |line| sink.notice(line),
-            )?;
-            let origin = Origin::Network {
-                content_type: opened.content_type,
-            };
-            Ok((opened.body, opened.request_id, origin))
-        }
-    }
 }
 
 /// Colour on stderr: `--color always|never` wins; else the ecosystem's rules, as anstream
@@ -376,22 +326,6 @@ fn unbuffered_stdout() -> Box<dyn Write + Send> {
     Box::new(sink::stdio::Stdout(std::io::stdout()))
 }
 
-fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
-    if path == Path::new("-") {
-        return Ok(Box::new(std::io::stdin()));
-    }
-    let file = File::open(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
-    // Opening a directory works; reading it fails later, as if the network had.
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(Error::usage(format!(
-            "cannot replay {}: it is a directory",
-            path.display()
-        )));
-    }
-    Ok(Box::new(file))
-}
-
 /// Where a body came from, for what is said about one that is not an event stream.
 pub enum Origin {
     Replay,
@@ -403,12 +337,32 @@ pub enum Origin {
 /// last finish), or at the end of the body.
 pub fn stream(
     body: Box<dyn Read + Send>,
+    record: Option<Recording>,
+    decoder: &mut Decoder,
+    sink: &mut dyn Sink,
+    net: &config::Network,
+    cancel: &Cancel,
+    origin: &Origin,
+) -> Result<()> {
+    stream_with(body, record, decoder, sink, net, cancel, origin, false)
+}
+
+/// The most bytes read after the end of a stream to let its connection be reused.
+const DRAIN_MAX: usize = 64 * 1024;
+
+/// `stream`; with `drain`, the body is read to its end after the stream says it is over
+/// (the last chunk follows `[DONE]` at once), so that a shared agent can reuse the
+/// connection: ureq pools only a connection whose body was read through.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stream_with(
+    body: Box<dyn Read + Send>,
     mut record: Option<Recording>,
     decoder: &mut Decoder,
     sink: &mut dyn Sink,
     net: &config::Network,
     cancel: &Cancel,
     origin: &Origin,
+    drain: bool,
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
@@ -454,6 +408,16 @@ pub fn stream(
         }
         sink.flush()?;
         if decoder.is_done() {
+            if drain {
+                let mut left = DRAIN_MAX;
+                while let Ok(Ok((buf, n))) = reads.next() {
+                    reads.recycle(buf);
+                    if n == 0 || n >= left || cancel.is_cancelled() {
+                        break;
+                    }
+                    left -= n;
+                }
+            }
             break;
         }
     }

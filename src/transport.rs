@@ -80,10 +80,19 @@ pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    agent_with(net, proxy)
+    agent_with(net, proxy, None)
 }
 
-fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Result<Agent> {
+/// One agent for many requests in flight at once (`qstream map`): its pool keeps up to `pool`
+/// idle connections to the host, so every worker's connection is reused (keep-alive).
+pub fn agent_for_pool(net: &Network, url: &str, pool: usize) -> Result<Agent> {
+    let proxy = crate::endpoint::proxy(url, &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })?;
+    agent_with(net, proxy, Some(pool))
+}
+
+fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, pool: Option<usize>) -> Result<Agent> {
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .timeout_resolve(Some(net.connect_timeout))
@@ -94,8 +103,13 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Result<Agent> {
         .max_redirects(0)
         .user_agent(USER_AGENT)
         .accept_encoding("")
-        .proxy(proxy)
-        .build();
+        .proxy(proxy);
+    let config = match pool {
+        Some(n) => config
+            .max_idle_connections(n.max(1))
+            .max_idle_connections_per_host(n.max(1)),
+        None => config,
+    };
     // ureq's default chain (SOCKS, HTTP CONNECT, TCP), with TLS by `crate::trust`: the
     // system's trust store, so that corporate CAs work, loaded off the critical path;
     // verification is always on.
@@ -107,7 +121,7 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Result<Agent> {
             .chain(TcpConnector::default())
             .chain(tls);
     Ok(Agent::with_parts(
-        config,
+        config.build(),
         connector,
         ureq::unversioned::resolver::DefaultResolver::default(),
     ))
@@ -119,7 +133,24 @@ pub struct Opened {
     pub request_id: Option<String>,
     /// The response's `Content-Type`, for what is said about a body that is not a stream.
     pub content_type: Option<String>,
+    /// When the attempt that got this answer was sent (after any retries and their waits).
+    pub sent: Instant,
 }
+
+/// Many requests sharing the account's limits (`qstream map`): asked before every attempt,
+/// told how each attempt was answered. The retries stay here; the pace only spaces them.
+pub trait Pace: Sync {
+    /// Wait until an attempt may be sent (Ctrl-C ends the wait).
+    fn before(&self, cancel: &Cancel) -> Result<()>;
+    /// The server refused for rate (a retryable 429); `retry_after` when it said how long.
+    fn refused(&self, retry_after: Option<Duration>);
+    /// The attempt got an answer that was not a refusal for rate.
+    fn answered(&self);
+}
+
+/// How many times a request under a `Pace` may be refused for rate: the pace slows the whole
+/// run down, so a refusal is expected while it finds the rate, not a sign to give up.
+pub const PACED_RATE_RETRIES: u32 = 12;
 
 /// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
 /// `say` gets one line per retry.
@@ -131,10 +162,104 @@ pub fn open(
     cancel: &Cancel,
     say: &mut dyn FnMut(&str),
 ) -> Result<Opened> {
-    check_scheme(&request.url, net.allow_insecure_http)?;
+    open_paced(agent, request, key, net, cancel, None, say)
+}
+
+/// `open`, with every attempt asked of `pace` first and its answer told to it.
+pub fn open_paced(
+    agent: &Agent,
+    request: &Request,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    pace: Option<&dyn Pace>,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    let call = Call {
+        method: Method::Post,
+        url: &request.url,
+        headers: &request.headers,
+        payload: Payload::json(&request.body)?,
+        idempotent: true,
+        expecting: "an event stream",
+        pace,
+    };
+    self::call(agent, &call, key, net, cancel, say)
+}
+
+/// The HTTP methods qstream sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// A request body. `Spliced` streams a file between two byte strings (a multipart upload of
+/// a file too big to hold in memory); each attempt reopens the file, so a retry sends it whole.
+#[derive(Debug, Clone)]
+pub enum Payload<'a> {
+    Empty,
+    Bytes(Vec<u8>),
+    /// A JSON body serialized as it is sent (a prompt may be tens of megabytes), behind a
+    /// `Content-Length` of this many bytes.
+    Json(&'a serde_json::Value, u64),
+    Spliced {
+        head: Vec<u8>,
+        file: std::path::PathBuf,
+        tail: Vec<u8>,
+    },
+}
+
+/// Bodies up to this size are serialized whole before sending; larger ones (a big prompt) as
+/// they are sent, so that the prompt is not held twice.
+const WHOLE_BODY: u64 = 1024 * 1024;
+
+impl<'a> Payload<'a> {
+    /// The request body for `value`: whole when small, else streamed.
+    pub fn json(value: &'a serde_json::Value) -> Result<Payload<'a>> {
+        let encode = |e: std::io::Error| Error::internal(format!("cannot encode the request: {e}"));
+        let len = JsonReader::len(value).map_err(encode)?;
+        if len > WHOLE_BODY {
+            return Ok(Payload::Json(value, len));
+        }
+        let mut whole = Vec::with_capacity(len as usize);
+        JsonReader::new(value)
+            .and_then(|mut r| r.read_to_end(&mut whole))
+            .map_err(encode)?;
+        Ok(Payload::Bytes(whole))
+    }
+}
+
+/// One HTTP exchange with the service, for the APIs besides the streaming chat (the Batch
+/// API's files and batches): the same agent, key, retries and error classes as a chat request.
+pub struct Call<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    /// Every header but `Authorization`, which comes from the key.
+    pub headers: &'a [(String, String)],
+    pub payload: Payload<'a>,
+    /// Whether repeating the request after a 5xx is harmless. A 5xx may come after the
+    /// service acted (created a batch): such a request is retried only when it surely was
+    /// not (it could not connect, or a rate limit refused it).
+    pub idempotent: bool,
+    /// What a 2xx body should be, for the message about a web page instead.
+    pub expecting: &'a str,
+    /// Asked before every attempt and told its answer (`qstream map`), if any.
+    pub pace: Option<&'a dyn Pace>,
+}
+
+/// Send `call`, retrying what `open` retries (a 5xx only when the call is idempotent).
+pub fn call(
+    agent: &Agent,
+    call: &Call<'_>,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    check_scheme(call.url, net.allow_insecure_http)?;
     crate::error::redact_secret(key.expose());
     cancel.watch(agent);
-    let body = Body::of(&request.body)?;
     // `--max-time` bounds everything from here on: every attempt, every wait between them,
     // and the stream (each request gets what is left as its global timeout).
     let deadline = net.max_time.map(|d| Instant::now() + d);
@@ -147,7 +272,11 @@ pub fn open(
             },
             None => None,
         };
-        let (error, retry_after) = match send(agent, request, key, &body, left) {
+        if let Some(pace) = call.pace {
+            pace.before(cancel)?;
+        }
+        let sent = Instant::now();
+        let (error, retry_after) = match send(agent, call, key, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if !(100..=599).contains(&status) || (101..=199).contains(&status) && status != 103
@@ -174,11 +303,15 @@ pub fn open(
                     .is_some_and(|m| m.eq_ignore_ascii_case("text/html"));
                 let mut reader = resp.into_body().into_reader();
                 if (200..300).contains(&status) && !html {
-                    // A stream, or whatever else: the stream loop says what it was.
+                    if let Some(pace) = call.pace {
+                        pace.answered();
+                    }
+                    // A stream, or whatever else: the caller says what it was.
                     return Ok(Opened {
                         body: Box::new(reader),
                         request_id,
                         content_type,
+                        sent,
                     });
                 }
                 let mut text = Vec::new();
@@ -186,7 +319,8 @@ pub fn open(
                 if (200..300).contains(&status) {
                     // A captive portal or a proxy's page, not the service.
                     return Err(Error::network(format!(
-                        "expected an event stream, got a web page ({}, HTTP {status}): {}",
+                        "expected {}, got a web page ({}, HTTP {status}): {}",
+                        call.expecting,
                         content_type.as_deref().unwrap_or("text/html"),
                         excerpt(&String::from_utf8_lossy(&text))
                     )));
@@ -214,15 +348,30 @@ pub fn open(
                 .as_ref()
                 .is_some_and(crate::explain::retryable_429),
             // Only a 5xx: a redirect (3xx) lands here too, and repeating it cannot help.
-            Exit::Server => error
-                .api
-                .as_ref()
-                .and_then(|a| a.status)
-                .is_some_and(|s| s >= 500),
+            Exit::Server => {
+                call.idempotent
+                    && error
+                        .api
+                        .as_ref()
+                        .and_then(|a| a.status)
+                        .is_some_and(|s| s >= 500)
+            }
             Exit::Network => error.message.starts_with("cannot connect"),
             _ => false,
         };
-        if !retryable || attempt >= net.retries {
+        let rate = error.exit == Exit::RateLimit;
+        if let Some(pace) = call.pace {
+            if rate && retryable {
+                pace.refused(retry_after.as_deref().and_then(parse_retry_after));
+            } else {
+                pace.answered();
+            }
+        }
+        let most = match call.pace {
+            Some(_) if rate => net.retries.max(PACED_RATE_RETRIES),
+            _ => net.retries,
+        };
+        if !retryable || attempt >= most {
             return Err(error);
         }
         attempt += 1;
@@ -243,62 +392,64 @@ pub fn open(
         say(&format!(
             "qstream: {error}; retrying in {:.1} s ({attempt} of {})",
             wait.as_secs_f64(),
-            net.retries
+            most
         ));
         sleep(wait, cancel)?;
     }
 }
 
-/// Bodies up to this size are serialized whole before sending; larger ones (a big prompt) as
-/// they are sent, so that the prompt is not held twice.
-const WHOLE_BODY: u64 = 1024 * 1024;
-
-/// The request body, as sent by each attempt.
-enum Body<'a> {
-    Whole(Vec<u8>),
-    /// Serialized while it is written, behind a `Content-Length` of this many bytes.
-    Streamed(&'a serde_json::Value, u64),
-}
-
-impl<'a> Body<'a> {
-    fn of(value: &'a serde_json::Value) -> Result<Body<'a>> {
-        let encode = |e: std::io::Error| Error::internal(format!("cannot encode the request: {e}"));
-        let len = JsonReader::len(value).map_err(encode)?;
-        if len <= WHOLE_BODY {
-            let mut whole = Vec::with_capacity(len as usize);
-            JsonReader::new(value)
-                .and_then(|mut r| r.read_to_end(&mut whole))
-                .map_err(encode)?;
-            Ok(Body::Whole(whole))
-        } else {
-            Ok(Body::Streamed(value, len))
-        }
-    }
-}
-
 fn send(
     agent: &Agent,
-    request: &Request,
+    call: &Call<'_>,
     key: &ApiKey,
-    body: &Body<'_>,
     left: Option<Duration>,
 ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    let mut builder = agent
-        .post(&request.url)
-        .config()
-        .timeout_global(left)
-        .build()
-        .header("Authorization", format!("Bearer {}", key.expose()));
-    for (k, v) in &request.headers {
-        builder = builder.header(k, v);
-    }
-    match body {
-        Body::Whole(bytes) => builder.send(bytes.as_slice()),
-        Body::Streamed(value, len) => {
-            let mut reader = JsonReader::new(value)?;
-            builder
-                .header("Content-Length", len.to_string())
-                .send(ureq::SendBody::from_reader(&mut reader))
+    let auth = format!("Bearer {}", key.expose());
+    match call.method {
+        Method::Get => {
+            let mut builder = agent
+                .get(call.url)
+                .config()
+                .timeout_global(left)
+                .build()
+                .header("Authorization", &auth);
+            for (k, v) in call.headers {
+                builder = builder.header(k, v);
+            }
+            builder.call()
+        }
+        Method::Post => {
+            let mut builder = agent
+                .post(call.url)
+                .config()
+                .timeout_global(left)
+                .build()
+                .header("Authorization", &auth);
+            for (k, v) in call.headers {
+                builder = builder.header(k, v);
+            }
+            match &call.payload {
+                Payload::Empty => builder.send_empty(),
+                Payload::Bytes(bytes) => builder.send(&bytes[..]),
+                Payload::Json(value, len) => {
+                    let mut reader = JsonReader::new(value)?;
+                    builder
+                        .header("Content-Length", len.to_string())
+                        .send(ureq::SendBody::from_reader(&mut reader))
+                }
+                Payload::Spliced { head, file, tail } => {
+                    let opened = std::fs::File::open(file)?;
+                    let size = opened.metadata()?.len();
+                    let length = head.len() as u64 + size + tail.len() as u64;
+                    // The length up front: a file upload is not sent chunked.
+                    let reader = std::io::Cursor::new(head.clone())
+                        .chain(opened.take(size))
+                        .chain(std::io::Cursor::new(tail.clone()));
+                    builder
+                        .header("Content-Length", length.to_string())
+                        .send(ureq::SendBody::from_owned_reader(reader))
+                }
+            }
         }
     }
 }
