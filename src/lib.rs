@@ -382,7 +382,7 @@ pub enum Origin {
 /// last finish), or at the end of the body.
 pub fn stream(
     body: Box<dyn Read + Send>,
-    mut record: Option<Recording>,
+    record: Option<Recording>,
     decoder: &mut Decoder,
     sink: &mut dyn Sink,
     net: &config::Network,
@@ -391,7 +391,7 @@ pub fn stream(
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
-    let mut reads = Reads::new(body);
+    let mut reads = Reads::new(body, record);
     // The body as long as no event came out of it: a whole JSON answer, an error page.
     let mut events = false;
     let mut head = Vec::new();
@@ -410,9 +410,6 @@ pub fn stream(
                 "a read claimed more bytes than its buffer holds",
             ));
         };
-        if let Some(file) = record.as_mut() {
-            file.write(bytes)?;
-        }
         let fed = sse.feed(bytes, &mut |ev| {
             events = true;
             if raw {
@@ -436,9 +433,7 @@ pub fn stream(
             break;
         }
     }
-    if let Some(file) = record.take() {
-        file.finish()?;
-    }
+    reads.finish_record()?;
     if cancel.is_cancelled() {
         return Err(Error::interrupted());
     }
