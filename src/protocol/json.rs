@@ -118,6 +118,27 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader of `src` from byte `pos` on (a slot of `super::shape`).
+    pub(crate) fn at(src: &'a str, pos: usize) -> Self {
+        Reader { src, pos, depth: 0 }
+    }
+
+    /// Where the reader is: the byte after the last value consumed.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed (`None` at the end).
+    pub(crate) fn peek_byte(&mut self) -> Option<u8> {
+        self.peek()
+    }
+
+    /// Where the next value starts, after whitespace.
+    pub(crate) fn pos_after_whitespace(&mut self) -> Option<usize> {
+        self.peek()?;
+        Some(self.pos)
+    }
+
     /// The next byte that is not JSON whitespace, not consumed.
     #[inline]
     fn peek(&mut self) -> Option<u8> {
@@ -781,6 +802,106 @@ mod tests {
 
     /// Every chunk one edit away from a typical one (a byte deleted, replaced or inserted,
     /// from an alphabet of JSON's structural characters): the fast reader gives up or agrees.
+    // ---- Shapes (`super::super::shape`) against the reader ----
+    use super::super::shape_agrees;
+
+    #[test]
+    fn shapes_fill_every_recorded_chunk_as_the_reader_does() {
+        let mut fitted = 0;
+        for (file, protocol) in [
+            ("compatible_basic.sse", Protocol::Compatible),
+            ("compatible_thinking.sse", Protocol::Compatible),
+            ("dashscope_incremental.sse", Protocol::Dashscope),
+            ("dashscope_thinking.sse", Protocol::Dashscope),
+            ("dashscope_cumulative.sse", Protocol::Dashscope),
+            ("dashscope_search.sse", Protocol::Dashscope),
+            ("dashscope_search_escapes.sse", Protocol::Dashscope),
+        ] {
+            let datas = fixture_datas(file);
+            for learned in &datas {
+                for data in &datas {
+                    let (agrees, fits) = shape_agrees(protocol, learned, data);
+                    assert!(agrees, "{file}: learned from {learned}, applied to {data}");
+                    fitted += usize::from(fits);
+                }
+            }
+        }
+        assert!(fitted > 100, "{fitted}");
+    }
+
+    #[test]
+    fn shapes_agree_on_the_typical_and_edge_chunks() {
+        let all: Vec<&str> = TYPICAL_COMPATIBLE
+            .iter()
+            .chain(TYPICAL_DASHSCOPE)
+            .chain(EDGES)
+            .copied()
+            .collect();
+        let mut fitted = 0;
+        for p in BOTH {
+            for learned in &all {
+                for applied in &all {
+                    let (agrees, fits) = shape_agrees(p, learned, applied);
+                    assert!(
+                        agrees,
+                        "{p:?}: learned from {learned}, applied to {applied}"
+                    );
+                    fitted += usize::from(fits);
+                }
+            }
+        }
+        assert!(fitted > 10, "{fitted}");
+    }
+
+    /// A shape learned from a typical delta chunk, applied to every single-byte edit of it;
+    /// and one learned from each edit the reader reads, applied to the chunk.
+    #[test]
+    fn shapes_agree_on_single_edits() {
+        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
+        let (mut tried, mut fitted, mut missed) = (0usize, 0usize, 0usize);
+        for (seed, protocol) in [
+            (TYPICAL_COMPATIBLE[0], Protocol::Compatible),
+            (TYPICAL_COMPATIBLE[1], Protocol::Compatible),
+            (TYPICAL_DASHSCOPE[0], Protocol::Dashscope),
+            (TYPICAL_DASHSCOPE[2], Protocol::Dashscope),
+            (TYPICAL_DASHSCOPE[4], Protocol::Dashscope),
+        ] {
+            let b = seed.as_bytes();
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for i in 0..=b.len() {
+                if i < b.len() {
+                    variants.push([&b[..i], &b[i + 1..]].concat());
+                }
+                for &c in ALPHABET {
+                    if i < b.len() {
+                        variants.push([&b[..i], &[c], &b[i + 1..]].concat());
+                    }
+                    variants.push([&b[..i], &[c], &b[i..]].concat());
+                }
+            }
+            for v in variants {
+                let Ok(data) = String::from_utf8(v) else {
+                    continue;
+                };
+                tried += 1;
+                for (learned, applied) in [(seed, data.as_str()), (data.as_str(), seed)] {
+                    let (agrees, fits) = shape_agrees(protocol, learned, applied);
+                    assert!(
+                        agrees,
+                        "{protocol:?}: learned from {learned}, applied to {applied}"
+                    );
+                    fitted += usize::from(fits);
+                    missed += usize::from(!fits);
+                }
+            }
+        }
+        assert!(tried > 10_000, "{tried}");
+        assert!(
+            fitted > 1_000 && missed > 1_000,
+            "fitted {fitted}, missed {missed}"
+        );
+    }
+
     #[test]
     fn single_edits_agree() {
         const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
