@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::json::{once, Reader};
-use super::shape::{Class, Shape, Shapes, Step, Value};
+use super::shape::{Class, Fill, Shape, Shapes, Step, Value};
 use super::{emit_tool_calls, malformed, nonempty, Emit, List, Text, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
@@ -210,7 +210,7 @@ pub(super) fn shape_agrees(learned: &str, data: &str) -> (bool, bool) {
         return (true, false);
     };
     let mut filled = Chunk::default();
-    if shape.fill(data, &mut filled, build, slot).is_none() {
+    if shape.fill(data, &mut filled).is_none() {
         return (true, false);
     }
     let mut read = Chunk::default();
@@ -256,6 +256,19 @@ fn classify(path: &[Step<'_>]) -> Class {
     }
 }
 
+impl<'a> Fill<'a> for Chunk<'a> {
+    #[inline]
+    fn build(&mut self, target: u8) -> Option<()> {
+        build(self, target)
+    }
+
+    #[inline]
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
+        slot(self, target, value)
+    }
+}
+
+#[inline]
 fn build(chunk: &mut Chunk<'_>, target: u8) -> Option<()> {
     match target {
         ROOT => {}
@@ -267,6 +280,7 @@ fn build(chunk: &mut Chunk<'_>, target: u8) -> Option<()> {
     Some(())
 }
 
+#[inline]
 fn slot<'a>(chunk: &mut Chunk<'a>, target: u8, value: Value<'a>) -> Option<()> {
     let choice = chunk.choices.as_mut()?.first.as_mut()?;
     match (target, value) {
@@ -411,7 +425,7 @@ impl CompatibleDecoder {
         let Some(shape) = &self.shapes.shape else {
             return false;
         };
-        if shape.fill(data, chunk, build, slot).is_some() {
+        if shape.fill(data, chunk).is_some() {
             self.shapes.hit();
             return true;
         }

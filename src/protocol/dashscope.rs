@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
 use super::json::{once, Reader};
-use super::shape::{Class, Shape, Shapes, Step, Value};
+use super::shape::{Class, Fill, Shape, Shapes, Step, Value};
 use super::{
     emit_tool_calls, malformed, new_part, nonempty, ByIndex, Emit, List, Text, ToolCallDelta,
 };
@@ -531,7 +531,7 @@ pub(super) fn shape_agrees(learned: &str, data: &str) -> (bool, bool) {
         return (true, false);
     };
     let mut filled = Chunk::default();
-    if shape.fill(data, &mut filled, build, slot).is_none() {
+    if shape.fill(data, &mut filled).is_none() {
         return (true, false);
     }
     let mut read = Chunk::default();
@@ -619,6 +619,19 @@ fn classify(path: &[Step<'_>]) -> Class {
     }
 }
 
+impl<'a> Fill<'a> for Chunk<'a> {
+    #[inline]
+    fn build(&mut self, target: u8) -> Option<()> {
+        build(self, target)
+    }
+
+    #[inline]
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
+        slot(self, target, value)
+    }
+}
+
+#[inline]
 fn build(chunk: &mut Chunk<'_>, target: u8) -> Option<()> {
     match target {
         ROOT => {}
@@ -638,6 +651,7 @@ fn choice<'c, 'a>(chunk: &'c mut Chunk<'a>) -> Option<&'c mut Choice<'a>> {
     chunk.output.as_mut()?.choices.as_mut()?.first.as_mut()
 }
 
+#[inline]
 fn slot<'a>(chunk: &mut Chunk<'a>, target: u8, value: Value<'a>) -> Option<()> {
     match value {
         Value::Str(s) => match target {
@@ -973,7 +987,7 @@ impl DashScopeDecoder {
         let Some(shape) = &self.shapes.shape else {
             return false;
         };
-        if shape.fill(data, chunk, build, slot).is_some() {
+        if shape.fill(data, chunk).is_some() {
             self.shapes.hit();
             return true;
         }

@@ -50,6 +50,41 @@ pub(crate) enum Class {
     Reject,
 }
 
+/// What a shape fills: a decoder's default chunk.
+pub(crate) trait Fill<'a> {
+    /// Build the object or array `target` (its parents are built already).
+    fn build(&mut self, target: u8) -> Option<()>;
+    /// Put a slot's value in its field.
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()>;
+}
+
+/// `a == b`, inline: the repeated runs are short (a key or two), where a call of `memcmp`
+/// costs more than the comparison.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        u64::from_ne_bytes(w)
+    };
+    if n >= 8 {
+        // Whole words, then the last word (overlapping the one before).
+        let mut i = 0;
+        while i + 8 <= n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
+}
+
 /// A value read from a slot.
 #[derive(Debug)]
 pub(crate) enum Value<'a> {
@@ -106,32 +141,26 @@ impl Shape {
         })
     }
 
-    /// Whether `data` has this shape: then `build` gets each object or array to build into
-    /// `chunk`, outer first, and `slot` each slot's value, in the order of the text. A `None`
-    /// from either stops the match (the caller then discards what was filled).
+    /// Whether `data` has this shape: then `chunk` gets each object or array to build, outer
+    /// first, and each slot's value, in the order of the text. A `None` from either stops the
+    /// match (the caller then discards what was filled).
     #[inline]
-    pub(crate) fn fill<'a, C>(
-        &self,
-        data: &'a str,
-        chunk: &mut C,
-        build: fn(&mut C, u8) -> Option<()>,
-        slot: fn(&mut C, u8, Value<'a>) -> Option<()>,
-    ) -> Option<()> {
+    pub(crate) fn fill<'a, C: Fill<'a>>(&self, data: &'a str, chunk: &mut C) -> Option<()> {
         let d = data.as_bytes();
         let t = &self.bytes[..];
         // Cheap rejections first: the last bytes, then the first ones.
         let tail = self.slots.last().map_or(0, |s| s.value_end as usize);
         let tail_len = t.len() - tail;
-        if d.len() < tail_len || d[d.len() - tail_len..] != t[tail..] {
+        if d.len() < tail_len || !same(&d[d.len() - tail_len..], &t[tail..]) {
             return None;
         }
         for &b in &self.builds {
-            build(chunk, b)?;
+            chunk.build(b)?;
         }
         let (mut tpos, mut dpos) = (0usize, 0usize);
         for s in &self.slots {
             let lit = &t[tpos..s.lit_end as usize];
-            if d.get(dpos..dpos + lit.len())? != lit {
+            if !same(d.get(dpos..dpos + lit.len())?, lit) {
                 return None;
             }
             let mut r = Reader::at(data, dpos + lit.len());
@@ -140,7 +169,7 @@ impl Shape {
                 Kind::U64 => Value::Int(r.u64()?),
                 Kind::U32 => Value::Int(u64::from(r.u32()?)),
             };
-            slot(chunk, s.target, value)?;
+            chunk.slot(s.target, value)?;
             tpos = s.value_end as usize;
             dpos = r.pos();
         }
@@ -251,5 +280,41 @@ impl Shapes {
         }
         self.misses = self.misses.saturating_add(1);
         self.misses.is_power_of_two()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_finds_a_difference_at_every_position() {
+        for n in 0..40 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same(&a, &b), "{n} at {at}");
+            }
+            assert!(!same(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
+
+    #[test]
+    fn learning_needs_what_the_reader_read() {
+        // Nothing after the value, nothing but JSON: the learner reads the whole chunk.
+        let classify = |_: &[Step<'_>]| Class::Skip;
+        assert!(Shape::learn(r#"{"a":1}"#, classify).is_some());
+        assert!(Shape::learn(r#"{"a":1} x"#, classify).is_none());
+        assert!(Shape::learn(r#"{"a":1"#, classify).is_none());
+        // A slot that is not a plain value of its kind rules the shape out.
+        let number = |p: &[Step<'_>]| match p {
+            [] => Class::Build(0),
+            _ => Class::U64(1),
+        };
+        assert!(Shape::learn(r#"{"a":-1}"#, number).is_none());
+        assert!(Shape::learn(r#"{"a":1.5}"#, number).is_none());
+        assert!(Shape::learn(r#"{"a":null}"#, number).is_some());
     }
 }
