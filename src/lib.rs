@@ -268,7 +268,8 @@ fn open(
     match source {
         Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
         Source::Network(key, request) => {
-            let agent = transport::agent_for(&config.network, &request.url)?;
+            let long_lines = !request::incremental_output(&request);
+            let agent = transport::agent_for(&config.network, &request.url, long_lines)?;
             let opened = transport::open(
                 &agent,
                 &request,
@@ -391,7 +392,12 @@ pub fn stream(
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
-    let mut reads = Reads::new(body, record);
+    let size = if decoder.long_lines() {
+        read_ahead::LONG_READ_SIZE
+    } else {
+        read_ahead::READ_SIZE
+    };
+    let mut reads = Reads::new(body, record, size);
     // The body as long as no event came out of it: a whole JSON answer, an error page.
     let mut events = false;
     let mut head = Vec::new();

@@ -20,7 +20,11 @@ use crate::record::Recording;
 
 /// Bytes asked of the body per read. A read returns as soon as anything arrived, so this
 /// bounds the burst handled between two flushes, not the wait.
-const READ_SIZE: usize = 256 * 1024;
+pub const READ_SIZE: usize = 256 * 1024;
+
+/// The same for a cumulative stream, whose lines (each repeating all the text so far) run to
+/// hundreds of kilobytes: a line cut between two reads is copied, and its text checked again.
+pub const LONG_READ_SIZE: usize = 512 * 1024;
 
 /// A read this long switches to reading ahead.
 const AHEAD_AFTER: usize = 64 * 1024;
@@ -34,6 +38,8 @@ pub type Read1 = std::io::Result<(Vec<u8>, usize)>;
 pub struct Reads {
     body: Option<Box<dyn Read + Send>>,
     buf: Vec<u8>,
+    /// Bytes per read: [`READ_SIZE`] or [`LONG_READ_SIZE`].
+    size: usize,
     /// The last read found a backlog: read ahead from the next one on.
     behind: bool,
     ahead: Option<ReadAhead>,
@@ -42,10 +48,11 @@ pub struct Reads {
 }
 
 impl Reads {
-    pub fn new(body: Box<dyn Read + Send>, record: Option<Recording>) -> Self {
+    pub fn new(body: Box<dyn Read + Send>, record: Option<Recording>, size: usize) -> Self {
         Reads {
             body: Some(body),
-            buf: vec![0; READ_SIZE],
+            buf: vec![0; size],
+            size,
             behind: false,
             ahead: None,
             record,
@@ -71,7 +78,7 @@ impl Reads {
         // the thread cannot start, no byte read so far is lost.
         if self.behind && self.ahead.is_none() {
             if let Some(body) = self.body.take() {
-                self.ahead = Some(ReadAhead::start(body, self.record.take())?);
+                self.ahead = Some(ReadAhead::start(body, self.record.take(), self.size)?);
             }
         }
         if let Some(ahead) = &self.ahead {
@@ -83,7 +90,7 @@ impl Reads {
         let mut buf = std::mem::take(&mut self.buf);
         if buf.is_empty() {
             // The last buffer was not handed back (a caller that stopped early).
-            buf = vec![0; READ_SIZE];
+            buf = vec![0; self.size];
         }
         let n = loop {
             match body.read(&mut buf) {
@@ -174,7 +181,11 @@ impl Drop for ReaderDone {
 }
 
 impl ReadAhead {
-    fn start(mut body: Box<dyn Read + Send>, record: Option<Recording>) -> Result<Self> {
+    fn start(
+        mut body: Box<dyn Read + Send>,
+        record: Option<Recording>,
+        size: usize,
+    ) -> Result<Self> {
         let shared = Arc::new(Shared {
             record: Mutex::new(record),
             ..Shared::default()
@@ -185,11 +196,7 @@ impl ReadAhead {
             .spawn(move || {
                 let shared = Arc::clone(&done.0);
                 loop {
-                    let mut buf = shared
-                        .lock()
-                        .empty
-                        .pop()
-                        .unwrap_or_else(|| vec![0; READ_SIZE]);
+                    let mut buf = shared.lock().empty.pop().unwrap_or_else(|| vec![0; size]);
                     let read = loop {
                         match body.read(&mut buf) {
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -278,7 +285,11 @@ mod tests {
     }
 
     fn reads(sizes: &[usize]) -> Reads {
-        Reads::new(Box::new(Script(sizes.iter().copied().collect(), 0)), None)
+        Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            None,
+            READ_SIZE,
+        )
     }
 
     #[test]
@@ -345,6 +356,7 @@ mod tests {
         let mut r = Reads::new(
             Box::new(Script(sizes.iter().copied().collect(), 0)),
             Some(record),
+            READ_SIZE,
         );
         let mut ahead = false;
         loop {
@@ -370,6 +382,7 @@ mod tests {
         let mut r = Reads::new(
             Box::new(Script(sizes.iter().copied().collect(), 0)),
             Some(record),
+            READ_SIZE,
         );
         for _ in 0..3 {
             let (buf, _) = r.next().expect("a read").expect("no error");

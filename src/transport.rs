@@ -73,14 +73,28 @@ pub fn check_scheme(url: &str, allow_insecure_http: bool) -> Result<()> {
 }
 
 /// The agent for requests to `url`, with the proxy the environment names (none for loopback).
-pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
+/// `long_lines`: a cumulative stream (see [`LONG_INPUT_BUFFER`]).
+pub fn agent_for(net: &Network, url: &str, long_lines: bool) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    Ok(agent_with(net, proxy))
+    let input_buffer = if long_lines {
+        LONG_INPUT_BUFFER
+    } else {
+        INPUT_BUFFER
+    };
+    Ok(agent_with(net, proxy, input_buffer))
 }
 
-fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
+/// ureq's buffer for what the socket returned, which bounds one read of the body: ureq's
+/// default, 128 KiB, and 4x that for a cumulative stream (each chunk repeats all the text so
+/// far), whose long lines are then seldom cut between two reads, where the decoder must copy
+/// them (`read_ahead::LONG_READ_SIZE`). A larger buffer for every stream would cost 2 MiB of
+/// the 10 MiB budget (DESIGN §5) where it gains nothing.
+pub const INPUT_BUFFER: usize = 128 * 1024;
+pub const LONG_INPUT_BUFFER: usize = 4 * INPUT_BUFFER;
+
+fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, input_buffer: usize) -> Agent {
     let tls = TlsConfig::builder()
         // The system's trust store, so that corporate CAs work; verification is always on.
         .root_certs(RootCerts::PlatformVerifier)
@@ -95,6 +109,7 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>) -> Agent {
         .max_redirects(0)
         .user_agent(USER_AGENT)
         .accept_encoding("")
+        .input_buffer_size(input_buffer)
         .proxy(proxy)
         .tls_config(tls)
         .build()

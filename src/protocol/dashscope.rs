@@ -721,6 +721,11 @@ impl DashScopeDecoder {
         }
     }
 
+    /// Whether the texts are (or may be) cumulative.
+    pub fn long_lines(&self) -> bool {
+        !matches!(self.mode, Mode::Incremental)
+    }
+
     /// The stream said it is over: every choice that sent anything has finished.
     pub fn is_done(&self) -> bool {
         self.finished && self.choices_seen & !self.choices_finished == 0

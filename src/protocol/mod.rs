@@ -196,6 +196,15 @@ impl Decoder {
         }
     }
 
+    /// Whether the stream is (or may be) cumulative: its lines then grow to the whole answer.
+    pub fn long_lines(&self) -> bool {
+        match self {
+            Decoder::Detect { incremental } => *incremental != Some(true),
+            Decoder::Compatible(_) => false,
+            Decoder::DashScope(d) => d.long_lines(),
+        }
+    }
+
     pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
         if let Decoder::Detect { incremental } = *self {
             *self = Decoder::with_output(Some(Self::detect(ev)), incremental);
