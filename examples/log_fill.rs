@@ -125,6 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             messages: json!([{"role": "user", "content": prompt}]),
             media: None,
             params: json!({}),
+            run_id: None,
         })?;
         let output = content.len() as u64 / 4;
         store.complete(

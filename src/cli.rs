@@ -13,6 +13,7 @@ const PROTOCOL: &str = "Protocol";
 const OUTPUT: &str = "Output";
 const NETWORK: &str = "Network";
 const SETTINGS: &str = "Settings";
+const MAP: &str = "Map";
 
 pub const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -26,6 +27,7 @@ Examples:
   qstream --render markdown \"explain lifetimes\" | less -R
   qstream -r reviewer < change.diff
   qstream -P cn config show
+  qstream map -j 8 --output answers.jsonl prompts.jsonl
   qstream -- config my router          (a prompt whose first word names a subcommand)
 
 Settings come from flags, then environment variables, then the role (-r), then the profile
@@ -38,7 +40,7 @@ DASHSCOPE_API_KEY_FILE_PATH, else from ~/.dashscope/api_key. It is never a flag.
 
 Exit status: 0 finished, 1 internal error, 2 usage, 3 authentication or configuration,
 4 request rejected, 5 rate limit or quota, 6 server error, 7 network or stream failure,
-130 interrupted.";
+8 `map` finished but some items failed, 130 interrupted.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
@@ -139,7 +141,7 @@ a blank line, then stdin.",
     after_long_help = AFTER_LONG_HELP,
     max_term_width = 100,
     disable_help_subcommand = true,
-    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>"
+    override_usage = "qstream [OPTIONS] [PROMPT]...\n       qstream [OPTIONS] config <show|path|roles|profiles>\n       qstream map [OPTIONS] [INPUT|-]\n       qstream [OPTIONS] batch <submit|status|wait|fetch|cancel|list>"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -424,7 +426,7 @@ pub struct KeySource {
 }
 
 /// The front doors besides the bare `qstream [OPTIONS] [PROMPT]...`.
-#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
     /// Show the settings in effect, the config file's path, its roles or its profiles
     #[command(subcommand_required = true, arg_required_else_help = true)]
@@ -435,6 +437,234 @@ pub enum Command {
     /// List, search, show and export the exchanges kept in the local log
     #[command(visible_alias = "logs")]
     Log(LogArgs),
+    /// Send many prompts, several at a time under the account's rate limits: one JSON line
+    /// per item as it completes
+    #[command(
+        after_long_help = MAP_AFTER_LONG_HELP,
+        override_usage = "qstream map [OPTIONS] [INPUT|-]"
+    )]
+    Map(MapArgs),
+    /// Many prompts at half price through the vendor's Batch API: submit, wait, fetch
+    #[command(
+        subcommand_required = true,
+        arg_required_else_help = true,
+        after_long_help = BATCH_AFTER_LONG_HELP
+    )]
+    Batch {
+        #[command(subcommand)]
+        action: BatchAction,
+    },
+}
+
+pub const MAP_AFTER_LONG_HELP: &str = "\
+Every option of a single request (model, system, role, profile, thinking, -o/--param, protocol,
+region, …) applies to every item; an item's own `system`, `model` and `params` go over them.
+
+Input formats (from the extension, else --format; stdin is JSON lines unless --lines or --format):
+  JSON lines  {\"id\": \"a1\", \"prompt\": \"…\", \"system\": \"…\", \"model\": \"…\", \"params\": {…}}
+              (`messages` instead of or before `prompt`; with --template any field fills it)
+  CSV         a header row; the prompt is --template with {column}s, else the `prompt` column
+  lines       each non-blank line a prompt, or {line} in --template
+Ids default to the line number (CSV: the record number); duplicates are refused before sending.
+
+Output: one JSON line per item as it completes (--ordered: in input order):
+  {\"id\",\"status\":\"ok\"|\"error\",\"content\",\"reasoning\",\"finish\",\"usage\",\"request_id\",
+   \"error\":{\"status\",\"code\",\"message\"},\"exit\",\"ttft_s\",\"duration_s\"}
+With --output FILE a rerun skips the items already `ok` in FILE and retries the rest; each id
+ends up in FILE once.
+
+Examples:
+  qstream map prompts.jsonl > answers.jsonl
+  qstream map -j 16 --rpm 600 --output answers.jsonl prompts.jsonl
+  qstream map --template 'Summarise: {text}' --id-column doc reviews.csv --output out.jsonl
+  ls *.md | qstream map --lines --template 'Title for the file {line}?' -m qwen-flash
+
+Exit status: 0 every item succeeded, 8 some items failed (the output says which), 3 or 5 the
+run stopped (a 401/403, an exhausted quota), 130 interrupted (a rerun with --output resumes).";
+
+/// `qstream map`: its own options; the single-request options are added by `command()`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct MapArgs {
+    /// The items: JSON lines, CSV with a header, or lines (`-` or none: stdin)
+    #[arg(value_name = "INPUT|-", help_heading = INPUT)]
+    pub input: Option<PathBuf>,
+
+    /// The input's format, instead of the one its extension names
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = INPUT)]
+    pub format: Option<crate::items::Format>,
+
+    /// Each line of the input is a prompt (--format lines)
+    #[arg(long, conflicts_with = "format", help_heading = INPUT)]
+    pub lines: bool,
+
+    /// The prompt, with {column} (CSV), {field} (JSON lines) or {line} filled in; {{ and }}
+    /// are braces
+    #[arg(long, value_name = "TEXT", help_heading = INPUT)]
+    pub template: Option<String>,
+
+    /// Where the ids come from (CSV column or JSON field) [default: id, else the line number]
+    #[arg(long, value_name = "NAME", help_heading = INPUT)]
+    pub id_column: Option<String>,
+
+    /// Requests in flight at once
+    #[arg(short = 'j', long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u32).range(1..=256), help_heading = MAP)]
+    pub jobs: u32,
+
+    /// Most requests per minute (the account's RPM for the model)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = MAP)]
+    pub rpm: Option<u32>,
+
+    /// Most tokens per minute, counted from the usage the service reports (the account's TPM)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = MAP)]
+    pub tpm: Option<u64>,
+
+    /// Write the JSON lines to FILE instead of stdout; a rerun skips the items `ok` in it
+    #[arg(long, value_name = "FILE", help_heading = MAP)]
+    pub output: Option<PathBuf>,
+
+    /// Write the lines in input order (else as items complete)
+    #[arg(long, help_heading = MAP)]
+    pub ordered: bool,
+}
+
+pub const BATCH_AFTER_LONG_HELP: &str = "\
+Every option of a single request (model, system, role, profile, thinking, -o/--param, region,
+workspace, base URL, …) applies to every item of `submit`, given before `batch` or after
+`submit`; an item's own `system`, `model` and `params` go over them. The other actions take the
+options that say where the service is (--region, --workspace, --base-url, -P) before `batch`.
+  qstream batch submit -m qwen-plus --no-thinking items.jsonl
+  qstream batch wait batch_abc && qstream batch fetch batch_abc --output answers.jsonl
+  qstream --region cn batch list
+
+Exit status: 0 done; 2 usage or input over the Batch API's limits (nothing uploaded);
+3 no key or HTTP 401/403; 4 rejected; 5 rate limit or quota; 6 server error; 7 network;
+`wait`: 4 when the batch failed, 8 when it expired or was cancelled;
+`fetch`: 8 when some items failed (their lines say why).";
+
+/// `qstream batch …`: the vendor's OpenAI-compatible Batch API (files and batches).
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum BatchAction {
+    /// Convert the items to the Batch API's JSONL, check its limits, upload it and create a
+    /// batch; prints the batch id
+    Submit(BatchSubmitArgs),
+    /// The batch's status and progress
+    Status {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object as the service returned it, one JSON line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until the batch ends (completed, failed, expired or cancelled), polling with
+    /// backoff; progress on a terminal
+    Wait {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object at the end, one JSON line
+        #[arg(long)]
+        json: bool,
+        /// Seconds before the first poll; each wait is longer, up to 120 s
+        #[arg(long, value_name = "SECS", default_value = "10")]
+        interval: f64,
+    },
+    /// Download the output and error files and write one line per item, in input order, in
+    /// `qstream map`'s output shape
+    Fetch {
+        /// The batch id (batch_…)
+        id: String,
+        /// Write the lines to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Cancel the batch (requests done before the cancel are still billed)
+    Cancel {
+        /// The batch id (batch_…)
+        id: String,
+        /// The batch object as the service returned it, one JSON line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your batches, newest first, with the input each was submitted from (when this
+    /// machine submitted it)
+    #[command(visible_alias = "ls")]
+    List {
+        /// How many batches to list
+        #[arg(short = 'n', long = "count", value_name = "N", default_value = "20")]
+        count: usize,
+        /// One JSON object per batch, one a line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to read the items of `map` and `batch submit` (see `crate::items`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ItemsArgs {
+    /// The input's format [default: from the extension: .csv CSV, .txt lines, else JSON lines]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::items::Format>,
+
+    /// The prompt of each item, with {column} (CSV), {field} (JSON lines) or {line} (lines)
+    /// filled in
+    #[arg(long, value_name = "TEXT")]
+    pub template: Option<String>,
+
+    /// Where each item's id comes from (a CSV column or a JSON field) [default: id, else the
+    /// line number]
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+
+    /// Each non-blank line is a prompt (or {line} in --template); same as --format lines
+    #[arg(long)]
+    pub lines: bool,
+}
+
+impl ItemsArgs {
+    pub fn options(&self) -> crate::items::ItemsOptions {
+        crate::items::ItemsOptions {
+            format: self.format,
+            template: self.template.clone(),
+            id_column: self.id_column.clone(),
+            lines: self.lines,
+        }
+    }
+}
+
+/// `qstream batch submit`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct BatchSubmitArgs {
+    /// The items: JSON lines {"id", "prompt"} (optionally "system", "model", "messages",
+    /// "params"), CSV with a header, or plain lines; `-` = stdin
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub items: ItemsArgs,
+
+    /// How long the service may take: 24h to 336h (14 days), in hours or days (2d)
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub window: String,
+
+    /// The vendor's free test model and endpoint (batch-test-model, /v1/chat/ds-test): checks
+    /// the whole round trip at no cost (at most 100 items, 1 MB)
+    #[arg(long)]
+    pub test: bool,
+
+    /// Write the JSONL that would be uploaded to stdout, and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the batch object as the service returned it, one JSON line, instead of its id
+    #[arg(long)]
+    pub json: bool,
+
+    /// The batch's name in the console (metadata ds_name, at most 100 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+
+    /// The batch's description (metadata ds_description, at most 200 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
@@ -546,8 +776,70 @@ pub fn env_read_by_config(id: &str) -> Option<&'static str> {
 }
 
 pub fn command() -> clap::Command {
-    Cli::command()
+    let top = Cli::command();
+    // `map` takes every option of a single request too: the same arguments, so that
+    // `Cli::from_arg_matches` reads its matches as it reads the top level's. Global ones
+    // (config, profile, role) come by propagation.
+    let shared: Vec<clap::Arg> = top
+        .get_arguments()
+        .filter(|a| !a.is_global_set() && a.get_id() != "prompt")
+        .map(|a| match a.get_id().as_str() {
+            id if NOT_FOR_MAP.contains(&id) => a.clone().hide(true),
+            _ => a.clone(),
+        })
+        .collect();
+    // `batch submit` too, but for the ones it has itself (`--json`, `--dry-run`: the same
+    // ids, read by both).
+    let submit_own: Vec<String> = BatchSubmitArgs::augment_args(clap::Command::new("submit"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let for_submit: Vec<clap::Arg> = shared
+        .iter()
+        .filter(|a| !submit_own.iter().any(|id| id == a.get_id().as_str()))
+        .cloned()
+        .collect();
+    top.mut_subcommand("map", |map| {
+        map.args(shared).arg(
+            // Read by `Cli::from_arg_matches`; never given.
+            clap::Arg::new("prompt")
+                .long("map-prompt-words")
+                .num_args(0..)
+                .action(ArgAction::Append)
+                .hide(true),
+        )
+    })
+    .mut_subcommand("batch", |batch| {
+        batch.mut_subcommand("submit", |submit| {
+            submit.args(for_submit).arg(
+                clap::Arg::new("prompt")
+                    .long("batch-prompt-words")
+                    .num_args(0..)
+                    .action(ArgAction::Append)
+                    .hide(true),
+            )
+        })
+    })
 }
+
+/// The single-request options that mean nothing for `map` (refused there, hidden in its help).
+pub const NOT_FOR_MAP: &[&str] = &[
+    "no_stdin",
+    "continue_",
+    "cid",
+    "json",
+    "raw",
+    "replay",
+    "record",
+    "audio_out",
+    "voice",
+    "reasoning",
+    "render",
+    "extract",
+    "extract_last",
+    "color",
+    "dry_run",
+];
 
 /// Parse arguments, keeping the order of `--image`, `--audio` and `--video` across the three
 /// (for tests; the binary parses through `settings::load`).

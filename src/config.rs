@@ -871,3 +871,29 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// An environment with nothing set, and the settings of a command line read in it: for unit
+/// tests across the crate.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Config, Env, Stdin};
+
+    pub(crate) struct NoEnv;
+
+    impl Env for NoEnv {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn home(&self) -> Option<std::path::PathBuf> {
+            None
+        }
+    }
+
+    /// `qstream ARGS…` as settings, with no environment and no stdin.
+    pub(crate) fn config_of(args: &[&str]) -> Config {
+        let cli =
+            crate::cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
+                .expect("args");
+        Config::from_cli(&cli, &NoEnv, Stdin::default()).expect("config")
+    }
+}

@@ -15,6 +15,8 @@ pub enum Exit {
     RateLimit = 5,
     Server = 6,
     Network = 7,
+    /// `map`/`batch` finished, but some items failed (the output says which).
+    SomeFailed = 8,
     Interrupted = 130,
 }
 

@@ -215,19 +215,7 @@ mod tests {
     }
 
     fn config(args: &[&str]) -> Config {
-        struct NoEnv;
-        impl crate::config::Env for NoEnv {
-            fn var(&self, _: &str) -> Option<String> {
-                None
-            }
-            fn home(&self) -> Option<std::path::PathBuf> {
-                None
-            }
-        }
-        let cli =
-            crate::cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
-                .expect("args");
-        Config::from_cli(&cli, &NoEnv, crate::config::Stdin::default()).expect("config")
+        crate::config::testing::config_of(args)
     }
 
     #[test]

@@ -20,8 +20,10 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod exchange;
 pub mod explain;
 mod files;
+pub mod items;
 pub mod media;
 pub mod models;
 pub mod protocol;
@@ -119,12 +121,12 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
             if let Ok(key) = settings::api_key(cli.key_source.as_ref(), env) {
                 redact::register(key.expose());
             }
-            Source::Replay(path)
+            exchange::Source::Replay(path)
         }
         None => {
             let key = settings::api_key(cli.key_source.as_ref(), env)?;
             redact::register(key.expose());
-            Source::Network(key, request::build(&config))
+            exchange::Source::Network(key, request::build(&config))
         }
     };
     let record = match &config.record {
@@ -142,66 +144,31 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     for w in &config.warnings {
         sink.notice(w);
     }
-    let protocol = (config.replay.is_none() || config.protocol_given).then_some(config.protocol);
-    // The decoder follows the request as it is sent (`-o incremental_output=…` included);
-    // a replay's request is not known unless --no-incremental says so.
-    let incremental = match config.replay {
-        Some(_) if config.incremental => None,
-        Some(_) => Some(false),
-        None => Some(match &source {
-            Source::Network(_, request) => request::incremental_output(request),
-            Source::Replay(_) => config.incremental,
-        }),
-    };
-    let mut decoder = Decoder::with_output(protocol, incremental);
     let recorder = log.map(|path| {
         let row = store::record::new_exchange(&cli, &config, cid);
         store::record::Recorder::start(path, row, env, config.quiet)
     });
-    let mut opened = false;
-    let result = open(&config, source, &mut sink, cancel).and_then(|(body, id, origin)| {
-        opened = true;
-        sink.set_request_id(id);
-        stream(
-            body,
-            record,
-            &mut decoder,
-            &mut sink,
-            &config.network,
-            cancel,
-            &origin,
-        )
-    });
-    sink.set_request_id(decoder.request_id().map(String::from));
-    let end = match result {
-        Ok(()) => sink.finish(),
-        Err(e) => {
-            let mut e = explain::teach(e, &config);
-            if let Some(api) = e.api.as_mut() {
-                if api.request_id.is_none() {
-                    api.request_id = sink.request_id().map(String::from);
-                }
-            }
-            if e.is_quiet() {
-                Err(e)
-            } else {
-                sink.fail(&e, decoder.usage()).and(Err(e))
-            }
-        }
-    };
+    let summary = exchange::exchange(
+        &config,
+        source,
+        record,
+        &mut sink,
+        cancel,
+        exchange::Shared::default(),
+    );
     if let Some(recorder) = recorder {
         let outcome = store::record::outcome(
-            &end,
-            opened,
-            sink.take_transcript(),
-            sink.request_id().map(String::from),
-            sink.time_to_first_delta(),
+            &summary.result,
+            summary.opened,
+            summary.transcript,
+            summary.request_id,
+            summary.ttft,
         );
         if let Some(warning) = recorder.finish(outcome) {
             sink::stdio::line(&warning);
         }
     }
-    end
+    summary.result
 }
 
 /// No output may overwrite an input or another output (before either is opened to write).
@@ -249,41 +216,6 @@ fn check_files(cli: &Cli, config: &Config, env: &dyn Env) -> Result<()> {
         });
     }
     files::check_distinct(&inputs, &outputs)
-}
-
-/// Where the response body comes from.
-enum Source<'a> {
-    Replay(&'a Path),
-    /// The key, and the request as it will be sent.
-    Network(config::ApiKey, request::Request),
-}
-
-/// The response body: the recording, or the network's answer to the request.
-fn open(
-    config: &Config,
-    source: Source<'_>,
-    sink: &mut Session,
-    cancel: &Cancel,
-) -> Result<(Box<dyn Read + Send>, Option<String>, Origin)> {
-    match source {
-        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay)),
-        Source::Network(key, request) => {
-            let long_lines = !request::incremental_output(&request);
-            let agent = transport::agent_for(&config.network, &request.url, long_lines)?;
-            let opened = transport::open(
-                &agent,
-                &request,
-                &key,
-                &config.network,
-                cancel,
-                &mut |line| sink.notice(line),
-            )?;
-            let origin = Origin::Network {
-                content_type: opened.content_type,
-            };
-            Ok((opened.body, opened.request_id, origin))
-        }
-    }
 }
 
 /// Colour on stderr: `--color always|never` wins; else the ecosystem's rules, as anstream
@@ -356,22 +288,6 @@ fn unbuffered_stdout() -> Box<dyn Write + Send> {
     Box::new(sink::stdio::Stdout(std::io::stdout()))
 }
 
-fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {
-    if path == Path::new("-") {
-        return Ok(Box::new(std::io::stdin()));
-    }
-    let file = File::open(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
-    // Opening a directory works; reading it fails later, as if the network had.
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(Error::usage(format!(
-            "cannot replay {}: it is a directory",
-            path.display()
-        )));
-    }
-    Ok(Box::new(file))
-}
-
 /// Where a body came from, for what is said about one that is not an event stream.
 pub enum Origin {
     Replay,
@@ -389,6 +305,26 @@ pub fn stream(
     net: &config::Network,
     cancel: &Cancel,
     origin: &Origin,
+) -> Result<()> {
+    stream_with(body, record, decoder, sink, net, cancel, origin, false)
+}
+
+/// The most bytes read after the end of a stream to let its connection be reused.
+const DRAIN_MAX: usize = 64 * 1024;
+
+/// `stream`; with `drain`, the body is read to its end after the stream says it is over
+/// (the last chunk follows `[DONE]` at once), so that a shared agent can reuse the
+/// connection: ureq pools only a connection whose body was read through.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stream_with(
+    body: Box<dyn Read + Send>,
+    record: Option<Recording>,
+    decoder: &mut Decoder,
+    sink: &mut dyn Sink,
+    net: &config::Network,
+    cancel: &Cancel,
+    origin: &Origin,
+    drain: bool,
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
@@ -436,6 +372,18 @@ pub fn stream(
         }
         sink.flush()?;
         if decoder.is_done() {
+            // What follows the end is not part of the recording (a drained rest included).
+            reads.finish_record()?;
+            if drain {
+                let mut left = DRAIN_MAX;
+                while let Ok(Ok((buf, n))) = reads.next() {
+                    reads.recycle(buf);
+                    if n == 0 || n >= left || cancel.is_cancelled() {
+                        break;
+                    }
+                    left -= n;
+                }
+            }
             break;
         }
     }

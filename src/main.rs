@@ -22,6 +22,16 @@ fn main() -> ExitCode {
             &ProcessEnv,
         )),
         Some(Command::Log(args)) => report(qstream::commands::log::run(args, &ProcessEnv)),
+        Some(Command::Map(args)) => ExitCode::from(qstream::commands::map::main(
+            &settings.cli,
+            args,
+            &ProcessEnv,
+        )),
+        Some(Command::Batch { action }) => report(qstream::commands::batch::run(
+            action,
+            &settings.cli,
+            &ProcessEnv,
+        )),
         None => ExitCode::from(qstream::main_with_args(settings.cli)),
     }
 }

@@ -198,18 +198,10 @@ pub fn curl_with_key(request: &Request, key: &str) -> String {
 mod tests {
     use super::*;
     use crate::cli::Cli;
-    use crate::config::{Config, Env, Stdin};
+    use crate::config::{Config, Stdin};
     use clap::Parser;
 
-    struct NoEnv;
-    impl Env for NoEnv {
-        fn var(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn home(&self) -> Option<std::path::PathBuf> {
-            None
-        }
-    }
+    use crate::config::testing::NoEnv;
 
     fn request(args: &[&str]) -> Request {
         let cli = Cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))

@@ -83,7 +83,16 @@ pub fn agent_for(net: &Network, url: &str, long_lines: bool) -> Result<Agent> {
     } else {
         INPUT_BUFFER
     };
-    Ok(agent_with(net, proxy, input_buffer))
+    Ok(agent_with(net, proxy, None, input_buffer))
+}
+
+/// One agent for many requests in flight at once (`qstream map`): its pool keeps up to `pool`
+/// idle connections to the host, so every worker's connection is reused (keep-alive).
+pub fn agent_for_pool(net: &Network, url: &str, pool: usize) -> Result<Agent> {
+    let proxy = crate::endpoint::proxy(url, &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })?;
+    Ok(agent_with(net, proxy, Some(pool), INPUT_BUFFER))
 }
 
 /// ureq's buffer for what the socket returned, which bounds one read of the body: ureq's
@@ -94,12 +103,17 @@ pub fn agent_for(net: &Network, url: &str, long_lines: bool) -> Result<Agent> {
 pub const INPUT_BUFFER: usize = 128 * 1024;
 pub const LONG_INPUT_BUFFER: usize = 4 * INPUT_BUFFER;
 
-fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, input_buffer: usize) -> Agent {
+fn agent_with(
+    net: &Network,
+    proxy: Option<ureq::Proxy>,
+    pool: Option<usize>,
+    input_buffer: usize,
+) -> Agent {
     let tls = TlsConfig::builder()
         // The system's trust store, so that corporate CAs work; verification is always on.
         .root_certs(RootCerts::PlatformVerifier)
         .build();
-    Agent::config_builder()
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .timeout_resolve(Some(net.connect_timeout))
         .timeout_connect(Some(net.connect_timeout))
@@ -111,9 +125,14 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, input_buffer: usize) ->
         .accept_encoding("")
         .input_buffer_size(input_buffer)
         .proxy(proxy)
-        .tls_config(tls)
-        .build()
-        .new_agent()
+        .tls_config(tls);
+    let config = match pool {
+        Some(n) => config
+            .max_idle_connections(n.max(1))
+            .max_idle_connections_per_host(n.max(1)),
+        None => config,
+    };
+    config.build().new_agent()
 }
 
 /// A response body being streamed.
@@ -122,7 +141,24 @@ pub struct Opened {
     pub request_id: Option<String>,
     /// The response's `Content-Type`, for what is said about a body that is not a stream.
     pub content_type: Option<String>,
+    /// When the attempt that got this answer was sent (after any retries and their waits).
+    pub sent: Instant,
 }
+
+/// Many requests sharing the account's limits (`qstream map`): asked before every attempt,
+/// told how each attempt was answered. The retries stay here; the pace only spaces them.
+pub trait Pace: Sync {
+    /// Wait until an attempt may be sent (Ctrl-C ends the wait).
+    fn before(&self, cancel: &Cancel) -> Result<()>;
+    /// The server refused for rate (a retryable 429); `retry_after` when it said how long.
+    fn refused(&self, retry_after: Option<Duration>);
+    /// The attempt got an answer that was not a refusal for rate.
+    fn answered(&self);
+}
+
+/// How many times a request under a `Pace` may be refused for rate: the pace slows the whole
+/// run down, so a refusal is expected while it finds the rate, not a sign to give up.
+pub const PACED_RATE_RETRIES: u32 = 12;
 
 /// Send the request, retrying connect failures, 429 and 5xx (nothing has been written yet).
 /// `say` gets one line per retry.
@@ -134,11 +170,83 @@ pub fn open(
     cancel: &Cancel,
     say: &mut dyn FnMut(&str),
 ) -> Result<Opened> {
-    check_scheme(&request.url, net.allow_insecure_http)?;
-    crate::error::redact_secret(key.expose());
-    cancel.watch(agent);
+    open_paced(agent, request, key, net, cancel, None, say)
+}
+
+/// `open`, with every attempt asked of `pace` first and its answer told to it.
+pub fn open_paced(
+    agent: &Agent,
+    request: &Request,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    pace: Option<&dyn Pace>,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
     let body = serde_json::to_vec(&request.body)
         .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+    let call = Call {
+        method: Method::Post,
+        url: &request.url,
+        headers: &request.headers,
+        payload: Payload::Bytes(body),
+        idempotent: true,
+        expecting: "an event stream",
+        pace,
+    };
+    self::call(agent, &call, key, net, cancel, say)
+}
+
+/// The HTTP methods qstream sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// A request body. `Spliced` streams a file between two byte strings (a multipart upload of
+/// a file too big to hold in memory); each attempt reopens the file, so a retry sends it whole.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Empty,
+    Bytes(Vec<u8>),
+    Spliced {
+        head: Vec<u8>,
+        file: std::path::PathBuf,
+        tail: Vec<u8>,
+    },
+}
+
+/// One HTTP exchange with the service, for the APIs besides the streaming chat (the Batch
+/// API's files and batches): the same agent, key, retries and error classes as a chat request.
+pub struct Call<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    /// Every header but `Authorization`, which comes from the key.
+    pub headers: &'a [(String, String)],
+    pub payload: Payload,
+    /// Whether repeating the request after a 5xx is harmless. A 5xx may come after the
+    /// service acted (created a batch): such a request is retried only when it surely was
+    /// not (it could not connect, or a rate limit refused it).
+    pub idempotent: bool,
+    /// What a 2xx body should be, for the message about a web page instead.
+    pub expecting: &'a str,
+    /// Asked before every attempt and told its answer (`qstream map`), if any.
+    pub pace: Option<&'a dyn Pace>,
+}
+
+/// Send `call`, retrying what `open` retries (a 5xx only when the call is idempotent).
+pub fn call(
+    agent: &Agent,
+    call: &Call<'_>,
+    key: &ApiKey,
+    net: &Network,
+    cancel: &Cancel,
+    say: &mut dyn FnMut(&str),
+) -> Result<Opened> {
+    check_scheme(call.url, net.allow_insecure_http)?;
+    crate::error::redact_secret(key.expose());
+    cancel.watch(agent);
     // `--max-time` bounds everything from here on: every attempt, every wait between them,
     // and the stream (each request gets what is left as its global timeout).
     let deadline = net.max_time.map(|d| Instant::now() + d);
@@ -151,7 +259,11 @@ pub fn open(
             },
             None => None,
         };
-        let (error, retry_after) = match send(agent, request, key, &body, left) {
+        if let Some(pace) = call.pace {
+            pace.before(cancel)?;
+        }
+        let sent = Instant::now();
+        let (error, retry_after) = match send(agent, call, key, left) {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if !(100..=599).contains(&status) || (101..=199).contains(&status) && status != 103
@@ -178,11 +290,15 @@ pub fn open(
                     .is_some_and(|m| m.eq_ignore_ascii_case("text/html"));
                 let mut reader = resp.into_body().into_reader();
                 if (200..300).contains(&status) && !html {
-                    // A stream, or whatever else: the stream loop says what it was.
+                    if let Some(pace) = call.pace {
+                        pace.answered();
+                    }
+                    // A stream, or whatever else: the caller says what it was.
                     return Ok(Opened {
                         body: Box::new(reader),
                         request_id,
                         content_type,
+                        sent,
                     });
                 }
                 let mut text = Vec::new();
@@ -190,7 +306,8 @@ pub fn open(
                 if (200..300).contains(&status) {
                     // A captive portal or a proxy's page, not the service.
                     return Err(Error::network(format!(
-                        "expected an event stream, got a web page ({}, HTTP {status}): {}",
+                        "expected {}, got a web page ({}, HTTP {status}): {}",
+                        call.expecting,
                         content_type.as_deref().unwrap_or("text/html"),
                         excerpt(&String::from_utf8_lossy(&text))
                     )));
@@ -218,15 +335,30 @@ pub fn open(
                 .as_ref()
                 .is_some_and(crate::explain::retryable_429),
             // Only a 5xx: a redirect (3xx) lands here too, and repeating it cannot help.
-            Exit::Server => error
-                .api
-                .as_ref()
-                .and_then(|a| a.status)
-                .is_some_and(|s| s >= 500),
+            Exit::Server => {
+                call.idempotent
+                    && error
+                        .api
+                        .as_ref()
+                        .and_then(|a| a.status)
+                        .is_some_and(|s| s >= 500)
+            }
             Exit::Network => error.message.starts_with("cannot connect"),
             _ => false,
         };
-        if !retryable || attempt >= net.retries {
+        let rate = error.exit == Exit::RateLimit;
+        if let Some(pace) = call.pace {
+            if rate && retryable {
+                pace.refused(retry_after.as_deref().and_then(parse_retry_after));
+            } else {
+                pace.answered();
+            }
+        }
+        let most = match call.pace {
+            Some(_) if rate => net.retries.max(PACED_RATE_RETRIES),
+            _ => net.retries,
+        };
+        if !retryable || attempt >= most {
             return Err(error);
         }
         attempt += 1;
@@ -247,7 +379,7 @@ pub fn open(
         say(&format!(
             "qstream: {error}; retrying in {:.1} s ({attempt} of {})",
             wait.as_secs_f64(),
-            net.retries
+            most
         ));
         sleep(wait, cancel)?;
     }
@@ -255,21 +387,52 @@ pub fn open(
 
 fn send(
     agent: &Agent,
-    request: &Request,
+    call: &Call<'_>,
     key: &ApiKey,
-    body: &[u8],
     left: Option<Duration>,
 ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    let mut builder = agent
-        .post(&request.url)
-        .config()
-        .timeout_global(left)
-        .build()
-        .header("Authorization", format!("Bearer {}", key.expose()));
-    for (k, v) in &request.headers {
-        builder = builder.header(k, v);
+    let auth = format!("Bearer {}", key.expose());
+    match call.method {
+        Method::Get => {
+            let mut builder = agent
+                .get(call.url)
+                .config()
+                .timeout_global(left)
+                .build()
+                .header("Authorization", &auth);
+            for (k, v) in call.headers {
+                builder = builder.header(k, v);
+            }
+            builder.call()
+        }
+        Method::Post => {
+            let mut builder = agent
+                .post(call.url)
+                .config()
+                .timeout_global(left)
+                .build()
+                .header("Authorization", &auth);
+            for (k, v) in call.headers {
+                builder = builder.header(k, v);
+            }
+            match &call.payload {
+                Payload::Empty => builder.send_empty(),
+                Payload::Bytes(bytes) => builder.send(&bytes[..]),
+                Payload::Spliced { head, file, tail } => {
+                    let opened = std::fs::File::open(file)?;
+                    let size = opened.metadata()?.len();
+                    let length = head.len() as u64 + size + tail.len() as u64;
+                    // The length up front: a file upload is not sent chunked.
+                    let reader = std::io::Cursor::new(head.clone())
+                        .chain(opened.take(size))
+                        .chain(std::io::Cursor::new(tail.clone()));
+                    builder
+                        .header("Content-Length", length.to_string())
+                        .send(ureq::SendBody::from_owned_reader(reader))
+                }
+            }
+        }
     }
-    builder.send(body)
 }
 
 /// A failure before any response: what it was, in words that never include the key.

@@ -464,15 +464,7 @@ fn choose_follows_the_flags_and_the_surroundings() {
         all.extend_from_slice(args);
         crate::cli::try_parse_from(all).expect("parse")
     };
-    struct NoEnv;
-    impl crate::config::Env for NoEnv {
-        fn var(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn home(&self) -> Option<std::path::PathBuf> {
-            None
-        }
-    }
+    use crate::config::testing::NoEnv;
     let config = |args: &[&str]| {
         Config::from_cli(&cli(args), &NoEnv, crate::config::Stdin::default()).expect("config")
     };

@@ -71,16 +71,48 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // Help, version and bad options end here, before any file is read.
-    let first = crate::cli::command()
+    let mut first = crate::cli::command()
         .try_get_matches_from(&args)
         .map_err(Failure::Args)?;
+    // `map` and `batch submit` take the single-request options themselves: those given before
+    // them move after them, where the file's values go too (see below), and their matches are
+    // the user's.
+    let door = match first.subcommand_name() {
+        Some("map") => door_position(&args, &["map"]),
+        Some("batch")
+            if first
+                .subcommand_matches("batch")
+                .and_then(|b| b.subcommand_name())
+                == Some("submit") =>
+        {
+            door_position(&args, &["batch", "submit"])
+        }
+        _ => None,
+    };
+    // Where the subcommand's last word is once the options before it have moved after it.
+    let door_at = door.map(|(start, end)| {
+        let before: Vec<OsString> = args.drain(1..start).collect();
+        let at = end - before.len();
+        args.splice(at + 1..at + 1, before);
+        at
+    });
+    if door_at.is_some() {
+        first = crate::cli::command()
+            .try_get_matches_from(&args)
+            .map_err(Failure::Args)?;
+    }
+    let top = first.clone();
+    let first = match door_at {
+        Some(_) => door_matches(&top).cloned().unwrap_or(top.clone()),
+        None => first,
+    };
     let keys = Keys::of(crate::cli::command());
 
     let path = config_path(&first, env);
     // `config path` says where the file is, even one that is missing or broken.
-    let path_only = first
+    let path_only = top
         .subcommand_matches("config")
         .and_then(|c| c.subcommand_name())
         == Some("path");
@@ -154,13 +186,39 @@ where
             .cloned()
             .unwrap_or_else(|| OsString::from("qstream")),
     );
+    // For `map` (`batch submit`) the file's values go after the word `map` (`submit`), among
+    // its options.
+    let skip = door_at.map_or(1, |at| at + 1);
+    full.extend(args.iter().skip(1).take(skip - 1).cloned());
     full.extend(synthesized.into_iter().map(OsString::from));
-    full.extend(args.iter().skip(1).cloned());
+    full.extend(args.iter().skip(skip).cloned());
     let matches = cmd
         .clone()
         .try_get_matches_from(full)
         .map_err(Failure::Args)?;
-    let mut cli = crate::cli::from_matches(&matches).map_err(Failure::Args)?;
+    let mut cli = match (
+        door_at.and_then(|_| matches.subcommand_matches("map")),
+        door_at.and_then(|_| door_matches(&matches)),
+    ) {
+        (Some(map), _) => {
+            let mut cli = crate::cli::from_matches(map).map_err(Failure::Args)?;
+            let args = <crate::cli::MapArgs as clap::FromArgMatches>::from_arg_matches(map)
+                .map_err(Failure::Args)?;
+            cli.command = Some(crate::cli::Command::Map(args));
+            cli
+        }
+        (None, Some(submit)) => {
+            let mut cli = crate::cli::from_matches(submit).map_err(Failure::Args)?;
+            let args =
+                <crate::cli::BatchSubmitArgs as clap::FromArgMatches>::from_arg_matches(submit)
+                    .map_err(Failure::Args)?;
+            cli.command = Some(crate::cli::Command::Batch {
+                action: crate::cli::BatchAction::Submit(args),
+            });
+            cli
+        }
+        _ => crate::cli::from_matches(&matches).map_err(Failure::Args)?,
+    };
     // What a continued conversation must not override: what the user's own command line or
     // the chosen role says (the file's defaults are parsed as arguments too, so ask `first`).
     cli.explicit.retain(|id| {
@@ -205,12 +263,57 @@ where
     })
 }
 
+/// Where the words of a subcommand path (`map`, or `batch submit`) are in `args`: the first
+/// and the last, each the first such word the parser takes as that subcommand (not the value
+/// of an option before it, as in `-r map map`).
+fn door_position(args: &[OsString], path: &[&str]) -> Option<(usize, usize)> {
+    // Whether the parser takes `args[upto]` as the subcommand `path[depth]`. Prefixes are
+    // parsed leniently: `batch` alone lacks its required action.
+    let takes = |upto: usize, depth: usize| -> bool {
+        let Ok(m) = crate::cli::command()
+            .ignore_errors(true)
+            .try_get_matches_from(&args[..=upto])
+        else {
+            return false;
+        };
+        let mut m = &m;
+        for w in &path[..depth] {
+            match m.subcommand_matches(w) {
+                Some(next) => m = next,
+                None => return false,
+            }
+        }
+        m.subcommand_name() == Some(path[depth])
+    };
+    let mut positions = Vec::with_capacity(path.len());
+    let mut from = 1;
+    for (depth, word) in path.iter().enumerate() {
+        let at = (from..args.len()).find(|&i| args[i] == *word && takes(i, depth))?;
+        positions.push(at);
+        from = at + 1;
+    }
+    Some((*positions.first()?, *positions.last()?))
+}
+
+/// The matches of the subcommand that takes the single-request options, when it is
+/// `batch submit` (for `map`, `subcommand_matches("map")`).
+fn door_matches(m: &clap::ArgMatches) -> Option<&clap::ArgMatches> {
+    match m.subcommand() {
+        Some(("map", map)) => Some(map),
+        Some(("batch", batch)) => batch.subcommand_matches("submit"),
+        _ => None,
+    }
+}
+
 /// Whether the user set this option: on the command line or through its variable.
 fn given(m: &clap::ArgMatches, id: &str, env: &dyn Env) -> bool {
-    matches!(
-        m.value_source(id),
-        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    ) || crate::cli::env_read_by_config(id).is_some_and(|var| env.var(var).is_some())
+    // Asked only of present ids: `map`'s matches lack some of the top level's (`version`).
+    m.ids().any(|i| i.as_str() == id)
+        && matches!(
+            m.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+        || crate::cli::env_read_by_config(id).is_some_and(|var| env.var(var).is_some())
 }
 
 /// `--config` / `QSTREAM_CONFIG`, else `$XDG_CONFIG_HOME/qstream/config.toml`, else

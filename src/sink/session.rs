@@ -107,9 +107,20 @@ impl Session {
         self
     }
 
+    /// Keep the answer, up to `limit` bytes of text.
+    pub fn with_transcript_limit(mut self, limit: usize) -> Self {
+        self.transcript = Some(super::Transcript::with_limit(limit));
+        self
+    }
+
     /// The answer kept so far (see `with_transcript`).
     pub fn take_transcript(&mut self) -> Option<super::Transcript> {
         self.transcript.take()
+    }
+
+    /// When the first delta came.
+    pub fn first_delta_at(&self) -> Option<std::time::Instant> {
+        self.first_delta
     }
 
     /// When the first delta came, measured from the start of the session.

@@ -9,7 +9,7 @@ use crate::event::{Event, Usage};
 /// shorter; the bound keeps memory flat on a runaway stream (DESIGN §5: 10 MiB on 1 GB).
 pub const MAX_KEPT: usize = 512 << 10;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Transcript {
     pub content: String,
     pub reasoning: String,
@@ -18,11 +18,34 @@ pub struct Transcript {
     pub usage: Option<Usage>,
     /// Web pages the answer's search found (the last list the stream sent).
     pub sources: Option<Vec<crate::event::WebSource>>,
-    /// More text arrived than [`MAX_KEPT`]: the rest was dropped.
+    /// More text arrived than the limit: the rest was dropped.
     pub clipped: bool,
+    /// The most text (content and reasoning together) kept: [`MAX_KEPT`] unless set.
+    limit: usize,
+}
+
+impl Default for Transcript {
+    fn default() -> Self {
+        Self::with_limit(MAX_KEPT)
+    }
 }
 
 impl Transcript {
+    /// A transcript that keeps at most `limit` bytes of text (for a front door whose output is
+    /// the answer itself, such as `map`).
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            content: String::new(),
+            reasoning: String::new(),
+            tool_calls: ToolCalls::default(),
+            finish_reason: None,
+            usage: None,
+            sources: None,
+            clipped: false,
+            limit,
+        }
+    }
+
     pub fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::Content { choice: 0, text } => {
@@ -42,7 +65,8 @@ impl Transcript {
     }
 
     fn room(&self) -> usize {
-        MAX_KEPT.saturating_sub(self.content.len() + self.reasoning.len())
+        self.limit
+            .saturating_sub(self.content.len() + self.reasoning.len())
     }
 
     /// The tool calls, assembled; `None` when there were none.
@@ -95,5 +119,21 @@ mod tests {
         assert!(t.clipped);
         assert!(t.content.len() + t.reasoning.len() <= MAX_KEPT);
         assert!(t.content.len() + t.reasoning.len() >= MAX_KEPT - 1);
+    }
+
+    #[test]
+    fn a_limit_of_its_own_is_honoured() {
+        let mut t = Transcript::with_limit(4);
+        t.event(&Event::Content {
+            choice: 0,
+            text: Cow::Borrowed("abc"),
+        });
+        assert!(!t.clipped);
+        t.event(&Event::Reasoning {
+            choice: 0,
+            text: Cow::Borrowed("de"),
+        });
+        assert!(t.clipped);
+        assert_eq!((t.content.as_str(), t.reasoning.as_str()), ("abc", "d"));
     }
 }

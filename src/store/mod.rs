@@ -4,6 +4,7 @@
 //! the run ends; nothing here is called per delta. Many qstream processes may write at once:
 //! WAL, a busy timeout and one short transaction per write keep every row whole.
 
+pub mod batches;
 pub mod queries;
 pub mod record;
 pub mod schema;
@@ -137,6 +138,8 @@ pub struct NewExchange {
     /// Attachments: path or URL, size and hash; never their bytes.
     pub media: Option<Value>,
     pub params: Value,
+    /// The `qstream map` run this exchange is an item of.
+    pub run_id: Option<String>,
 }
 
 /// What is known when the run ends.
@@ -244,8 +247,8 @@ impl Store {
         self.conn
             .prepare_cached(
                 "INSERT INTO exchanges (id, cid, started_at, model, protocol, region, base_url,
-                    system, prompt, messages, media, params, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'running')",
+                    system, prompt, messages, media, params, status, run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'running', ?13)",
             )?
             .execute(params![
                 x.id,
@@ -260,6 +263,7 @@ impl Store {
                 x.messages.to_string(),
                 x.media.as_ref().map(Value::to_string),
                 x.params.to_string(),
+                x.run_id,
             ])?;
         Ok(())
     }

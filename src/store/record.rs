@@ -179,6 +179,7 @@ pub fn new_exchange(cli: &Cli, config: &Config, cid: Option<String>) -> NewExcha
         messages: clean_value(Value::Array(messages)),
         media,
         params: clean_value(Value::Object(params)),
+        run_id: None,
     }
 }
 

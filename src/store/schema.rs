@@ -1,15 +1,18 @@
 //! The log's schema, versioned with `PRAGMA user_version`, and the migrations between versions.
 //!
 //! Version 1 was the first shape of the `exchanges` table: no attachments, no cached or reasoning
-//! token counts, no clipping flag and no full-text index. Version 2 (current) adds them. Every
-//! migration runs in one transaction, so a database is at one version or the next, never between.
+//! token counts, no clipping flag and no full-text index. Version 2 adds them. Version 3 adds
+//! `run_id`: the `qstream map` run an exchange was an item of. Version 4 (current) adds the
+//! `batches` table: the Batch API jobs `qstream batch submit` sent, with the input each came
+//! from. Every migration runs in one transaction, so a database is at one version or the
+//! next, never between.
 
 use rusqlite::{Connection, Transaction};
 
 use super::{Result, StoreError};
 
 /// The version this build writes.
-pub const CURRENT: i64 = 2;
+pub const CURRENT: i64 = 4;
 
 /// Version 1, kept to create old databases in tests and to document what a migration starts
 /// from.
@@ -70,8 +73,37 @@ END;
 INSERT INTO exchanges_fts (exchanges_fts) VALUES ('rebuild');
 ";
 
+/// From version 2 to 3: the run of `qstream map` an item was sent by (NULL for a single
+/// request).
+const V2_TO_V3: &str = "
+ALTER TABLE exchanges ADD COLUMN run_id TEXT;
+CREATE INDEX exchanges_run ON exchanges (run_id) WHERE run_id IS NOT NULL;
+";
+
+/// From version 3 to 4. `IF NOT EXISTS`: the step is harmless to repeat, so a database made by
+/// a development build that numbered its steps differently still opens.
+const V3_TO_V4: &str = "
+CREATE TABLE IF NOT EXISTS batches (
+    id            TEXT PRIMARY KEY,
+    created_at    INTEGER NOT NULL,
+    input         TEXT NOT NULL,
+    input_file_id TEXT NOT NULL,
+    base_url      TEXT NOT NULL,
+    region        TEXT,
+    model         TEXT NOT NULL,
+    endpoint      TEXT NOT NULL,
+    window        TEXT NOT NULL,
+    requests      INTEGER NOT NULL,
+    test          INTEGER NOT NULL DEFAULT 0,
+    ids           TEXT NOT NULL,
+    status        TEXT,
+    updated_at    INTEGER
+);
+CREATE INDEX IF NOT EXISTS batches_created ON batches (created_at);
+";
+
 /// Each step: the SQL that takes version `i + 1` to `i + 2`.
-const STEPS: [&str; 1] = [V1_TO_V2];
+const STEPS: [&str; 3] = [V1_TO_V2, V2_TO_V3, V3_TO_V4];
 
 /// Bring the database to [`CURRENT`]: create it when empty, else run the missing steps.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

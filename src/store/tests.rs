@@ -181,3 +181,73 @@ fn prefixes_name_one_conversation_or_exchange_or_say_which_they_could_be() {
     );
     assert_eq!(store.latest_cid().expect("latest"), Some(other.cid.clone()));
 }
+
+#[test]
+fn a_version_3_database_gains_the_batches_table_and_keeps_its_rows() {
+    let path = temp_db("v3");
+    {
+        // Version 3 as `map` wrote it: this schema without the batches table.
+        let store = Store::open(&path, BUSY_TIMEOUT).expect("create");
+        store.insert(&row("an old prompt", None)).expect("row");
+        store
+            .conn()
+            .execute_batch("DROP TABLE batches; PRAGMA user_version = 3")
+            .expect("back to 3");
+    }
+    let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate");
+    let version: i64 = store
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, schema::CURRENT);
+    let rows: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM exchanges", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(rows, 1, "the old row is kept");
+    let record = batches::BatchRecord {
+        id: "batch_1".into(),
+        created_at: 5,
+        input: "items.jsonl".into(),
+        input_file_id: "file-batch-1".into(),
+        base_url: "u".into(),
+        model: "qwen-plus".into(),
+        endpoint: "/v1/chat/completions".into(),
+        window: "24h".into(),
+        requests: 2,
+        ids: vec!["b".into(), "a".into()],
+        ..Default::default()
+    };
+    store.insert_batch(&record).expect("insert");
+    store
+        .set_batch_status("batch_1", "completed")
+        .expect("status");
+    let back = store.batch("batch_1").expect("read").expect("there");
+    assert_eq!(back.ids, vec!["b".to_owned(), "a".to_owned()]);
+    assert_eq!(back.status.as_deref(), Some("completed"));
+    assert_eq!(
+        store.batch_inputs(&["batch_1", "batch_x"]).expect("inputs"),
+        vec![("batch_1".to_owned(), "items.jsonl".to_owned())]
+    );
+}
+
+#[test]
+fn the_batches_step_may_run_twice() {
+    // A database whose version says 3 but that already has the table (a development build
+    // that numbered its steps otherwise) still opens.
+    let path = temp_db("v3twice");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+    {
+        let store = Store::open(&path, BUSY_TIMEOUT).expect("create");
+        store
+            .conn()
+            .execute_batch("PRAGMA user_version = 3")
+            .expect("back to 3");
+    }
+    let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate again");
+    let version: i64 = store
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, schema::CURRENT);
+}

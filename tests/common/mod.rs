@@ -4,6 +4,7 @@
 //! Only std (plus `serde_json`, a normal dependency of the crate) is used.
 #![allow(dead_code)]
 
+pub mod many;
 #[cfg(unix)]
 pub mod pty;
 
@@ -176,9 +177,14 @@ impl Recorded {
 // Server
 // ---------------------------------------------------------------------------
 
+/// Chooses the reply to a request once it has been read (a stateful stand-in of an API).
+pub type Handler = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     replies: VecDeque<Reply>,
+    /// When set, every request is answered by it and `replies` is not used.
+    handler: Option<Handler>,
     /// One slot per accepted connection, in acceptance order; filled once the
     /// request has been parsed.
     slots: Vec<Option<Recorded>>,
@@ -226,6 +232,14 @@ impl Server {
             stop,
             accept_thread: Some(accept_thread),
         }
+    }
+
+    /// Like `start`, but each request is answered by `handler`, called with the request once
+    /// it has been read (routing by method and path, state kept by the handler).
+    pub fn routed(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
+        let server = Server::start(Vec::new());
+        lock(&server.state).handler = Some(Arc::new(handler));
+        server
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
@@ -295,6 +309,11 @@ fn handle_connection(
     let _ = stream.set_read_timeout(Some(REQUEST_READ_TIMEOUT));
     let Some(request) = read_request(&mut stream) else {
         return;
+    };
+    let handler = lock(state).handler.clone();
+    let reply = match handler {
+        Some(h) => Some(h(&request)),
+        None => reply,
     };
     if let Some(slot) = lock(state).slots.get_mut(index) {
         *slot = Some(request);
