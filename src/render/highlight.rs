@@ -79,15 +79,82 @@ enum State {
 pub struct Highlighter {
     spec: &'static Spec,
     state: State,
+    /// The bytes a comment or a string can start with (their delimiters' first bytes and the
+    /// string prefixes): the scan compares the delimiters only at those.
+    starts: Starts,
+}
+
+/// What a line's scan can skip: the bytes where no comment or string starts, and (a 64-bit
+/// filter on length and first letter) the words that are in none of the word lists.
+#[derive(Clone, Copy)]
+struct Starts {
+    bytes: [bool; 256],
+    words: u64,
+}
+
+/// The filter bit of a word: its length (7 for longer) and its first byte's low three bits
+/// (the same for both cases of a letter).
+fn word_bit(w: &[u8]) -> u64 {
+    let first = w.first().map_or(0, |&b| u64::from(b & 7));
+    1 << ((w.len().min(7) as u64) << 3 | first)
+}
+
+impl Starts {
+    #[cfg(test)]
+    const ALL: Starts = Starts {
+        bytes: [true; 256],
+        words: u64::MAX,
+    };
+
+    fn of(spec: &Spec) -> Starts {
+        let mut words = 0;
+        for list in [spec.keywords, spec.consts, spec.types] {
+            for w in list {
+                words |= word_bit(w.as_bytes());
+            }
+        }
+        let mut t = [false; 256];
+        let mut add = |d: &str| match d.as_bytes().first() {
+            Some(&b) => t[usize::from(b)] = true,
+            // An empty delimiter would match anywhere.
+            None => t = [true; 256],
+        };
+        for &(open, _) in spec.block {
+            add(open);
+        }
+        for &lc in spec.line {
+            add(lc);
+        }
+        for q in spec.strings {
+            add(q.open);
+        }
+        for &b in spec.str_prefix {
+            t[usize::from(b)] = true;
+        }
+        Starts { bytes: t, words }
+    }
+
+    #[inline]
+    fn has(&self, b: u8) -> bool {
+        self.bytes[usize::from(b)]
+    }
+
+    /// Whether `w` may be in one of the word lists (if not, it is in none).
+    #[inline]
+    fn may_list(&self, w: &[u8]) -> bool {
+        self.words & word_bit(w) != 0
+    }
 }
 
 impl Highlighter {
     /// A highlighter for the language named `lang` (a name, an alias or a file extension), or
     /// `None` when it is unknown.
     pub fn new(lang: &str) -> Option<Highlighter> {
+        let spec = langs::find(lang)?;
         Some(Highlighter {
-            spec: langs::find(lang)?,
+            spec,
             state: State::Code,
+            starts: Starts::of(spec),
         })
     }
 
@@ -108,7 +175,7 @@ impl Highlighter {
                 State::Code
             }
             Lexer::Markup => markup(self.state, line, &mut out),
-            Lexer::Code => code(self.spec, self.state, line, &mut out),
+            Lexer::Code => code(self.spec, &self.starts, self.state, line, &mut out),
         };
         out.finish();
         true
@@ -206,12 +273,21 @@ fn word_in(list: &[&str], w: &[u8], nocase: bool) -> bool {
     if nocase {
         list.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(w))
     } else {
-        list.iter().any(|k| k.as_bytes() == w)
+        // Length and first byte first: most words are no keyword, and a call to memcmp costs
+        // more than this whole check.
+        let Some(&first) = w.first() else {
+            return false;
+        };
+        list.iter().any(|k| {
+            let k = k.as_bytes();
+            k.len() == w.len() && k[0] == first && k == w
+        })
     }
 }
 
-/// The lexer of the C-like, scripting and data languages, driven by `spec`.
-fn code(spec: &Spec, state: State, line: &str, out: &mut Runs) -> State {
+/// The lexer of the C-like, scripting and data languages, driven by `spec`; `starts` holds
+/// every byte a comment or a string of `spec` can start with.
+fn code(spec: &Spec, starts: &Starts, state: State, line: &str, out: &mut Runs) -> State {
     let b = line.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -255,67 +331,74 @@ fn code(spec: &Spec, state: State, line: &str, out: &mut Runs) -> State {
             i += 1;
             continue;
         }
-        for &(open, close) in spec.block {
-            if rest.starts_with(open.as_bytes()) {
-                match find(b, i + open.len(), close.as_bytes()) {
-                    Some(p) => {
-                        out.put(i, p + close.len(), Tok::Comment);
-                        i = p + close.len();
-                        continue 'scan;
-                    }
-                    None => {
-                        out.put(i, n, Tok::Comment);
-                        return State::Comment(close);
+        // Comments and strings: their delimiters are compared only where one can start.
+        if starts.has(c) {
+            for &(open, close) in spec.block {
+                if rest.starts_with(open.as_bytes()) {
+                    match find(b, i + open.len(), close.as_bytes()) {
+                        Some(p) => {
+                            out.put(i, p + close.len(), Tok::Comment);
+                            i = p + close.len();
+                            continue 'scan;
+                        }
+                        None => {
+                            out.put(i, n, Tok::Comment);
+                            return State::Comment(close);
+                        }
                     }
                 }
             }
-        }
-        for &lc in spec.line {
-            if rest.starts_with(lc.as_bytes())
-                && (!spec.hash_word || lc != "#" || i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t')
-            {
-                out.put(i, n, Tok::Comment);
-                return State::Code;
-            }
-        }
-        // A string, with a prefix letter or two (Python's r"", f"", b"") when allowed.
-        let mut q_at = i;
-        while q_at < n && q_at - i < 2 && spec.str_prefix.contains(&b[q_at]) {
-            q_at += 1;
-        }
-        if q_at > i && !(q_at < n && (b[q_at] == b'"' || b[q_at] == b'\'')) {
-            q_at = i;
-        }
-        for q in spec.strings {
-            if b[q_at..].starts_with(q.open.as_bytes()) {
-                if spec.rust && q.open == "'" {
-                    if let Some(end) = rust_quote(b, i) {
-                        let tok = if b[end - 1] == b'\'' {
-                            Tok::Str
-                        } else {
-                            Tok::Meta
-                        };
-                        out.put(i, end, tok);
-                        i = end;
-                        continue 'scan;
-                    }
-                    break;
+            for &lc in spec.line {
+                if rest.starts_with(lc.as_bytes())
+                    && (!spec.hash_word
+                        || lc != "#"
+                        || i == 0
+                        || b[i - 1] == b' '
+                        || b[i - 1] == b'\t')
+                {
+                    out.put(i, n, Tok::Comment);
+                    return State::Code;
                 }
-                let (end, closed) = scan_str(b, q_at + q.open.len(), q.close.as_bytes(), q.esc);
-                let tok = if spec.key_strings && closed && next_is(b, end, b':') {
-                    Tok::Key
-                } else {
-                    Tok::Str
-                };
-                out.put(i, end, tok);
-                if !closed && q.multi {
-                    return State::Str {
-                        close: q.close,
-                        esc: q.esc,
+            }
+            // A string, with a prefix letter or two (Python's r"", f"", b"") when allowed.
+            let mut q_at = i;
+            while q_at < n && q_at - i < 2 && spec.str_prefix.contains(&b[q_at]) {
+                q_at += 1;
+            }
+            if q_at > i && !(q_at < n && (b[q_at] == b'"' || b[q_at] == b'\'')) {
+                q_at = i;
+            }
+            for q in spec.strings {
+                if b[q_at..].starts_with(q.open.as_bytes()) {
+                    if spec.rust && q.open == "'" {
+                        if let Some(end) = rust_quote(b, i) {
+                            let tok = if b[end - 1] == b'\'' {
+                                Tok::Str
+                            } else {
+                                Tok::Meta
+                            };
+                            out.put(i, end, tok);
+                            i = end;
+                            continue 'scan;
+                        }
+                        break;
+                    }
+                    let (end, closed) = scan_str(b, q_at + q.open.len(), q.close.as_bytes(), q.esc);
+                    let tok = if spec.key_strings && closed && next_is(b, end, b':') {
+                        Tok::Key
+                    } else {
+                        Tok::Str
                     };
+                    out.put(i, end, tok);
+                    if !closed && q.multi {
+                        return State::Str {
+                            close: q.close,
+                            esc: q.esc,
+                        };
+                    }
+                    i = end;
+                    continue 'scan;
                 }
-                i = end;
-                continue 'scan;
             }
         }
         if c.is_ascii_digit() {
@@ -350,11 +433,12 @@ fn code(spec: &Spec, state: State, line: &str, out: &mut Runs) -> State {
                 j += 1;
             }
             let w = &b[i..j];
-            let tok = if word_in(spec.keywords, w, spec.nocase) {
+            let listed = starts.may_list(w);
+            let tok = if listed && word_in(spec.keywords, w, spec.nocase) {
                 Tok::Keyword
-            } else if word_in(spec.consts, w, spec.nocase) {
+            } else if listed && word_in(spec.consts, w, spec.nocase) {
                 Tok::Const
-            } else if word_in(spec.types, w, spec.nocase) {
+            } else if listed && word_in(spec.types, w, spec.nocase) {
                 Tok::Type
             } else if spec.key_sep == Some(b':')
                 && b.get(j) == Some(&b':')

@@ -29,8 +29,9 @@ use crate::sink::sanitize;
 /// Where the width of the screen comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Width {
-    /// The terminal on this file descriptor, asked (TIOCGWINSZ) for each line that commits,
-    /// so a resize is seen at the next line; `fallback` when it cannot say.
+    /// The terminal on this file descriptor, asked (TIOCGWINSZ) when a line starts or commits
+    /// and the last answer is older than `WIDTH_TTL_MS`, so a resize is seen at the next line
+    /// (in a burst of lines, within 10 ms); `fallback` when it cannot say.
     Tty {
         fd: i32,
         fallback: usize,
@@ -45,6 +46,55 @@ impl Width {
             Width::Tty { fd, fallback } => tty_width(fd).unwrap_or(fallback).max(1),
         }
     }
+}
+
+/// How long a terminal's width is taken as known. A line streamed at a model's pace is seconds
+/// long, so each still gets a fresh answer; a burst (a replay, a fast server: a million lines a
+/// second) asks about a hundred times a second instead of twice a line, the ioctl having been
+/// a tenth of the renderer's CPU. A resize is then seen within 10 ms, less than a frame.
+const WIDTH_TTL_MS: u64 = 10;
+
+/// The last width a terminal gave, and when (milliseconds of `now_ms`).
+#[derive(Debug, Clone, Copy, Default)]
+struct WidthCache {
+    known: Option<(usize, u64)>,
+}
+
+impl WidthCache {
+    /// The width at `now`: the known one while it is fresh, else `ask`ed.
+    fn get(&mut self, now: u64, ask: impl FnOnce() -> usize) -> usize {
+        match self.known {
+            Some((w, at)) if now >= at && now - at < WIDTH_TTL_MS => w,
+            _ => {
+                let w = ask();
+                self.known = Some((w, now));
+                w
+            }
+        }
+    }
+}
+
+/// A monotonic clock in milliseconds, cheap enough to read for every line (the coarse clock:
+/// a few nanoseconds, no system call).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn now_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the pointed-to value.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    start.elapsed().as_millis() as u64
 }
 
 #[cfg(unix)]
@@ -108,6 +158,7 @@ pub struct Renderer {
     candidate: Option<String>,
     scratch: Vec<u8>,
     plain: Vec<u8>,
+    width_cache: WidthCache,
 }
 
 impl Renderer {
@@ -124,6 +175,7 @@ impl Renderer {
             candidate: None,
             scratch: Vec::new(),
             plain: Vec::new(),
+            width_cache: WidthCache::default(),
         }
     }
 
@@ -157,6 +209,14 @@ impl Renderer {
         out.extend_from_slice(b"\x1b[0m\x1b[?25h");
     }
 
+    /// The screen's width now (a terminal's: asked at most every `WIDTH_TTL_MS`).
+    fn screen_width(&mut self) -> usize {
+        match self.opts.width {
+            Width::Fixed(n) => n.max(1),
+            w @ Width::Tty { .. } => self.width_cache.get(now_ms(), || w.get()),
+        }
+    }
+
     fn ctx(&self, width: usize) -> Ctx {
         Ctx {
             base: self.opts.base,
@@ -184,7 +244,7 @@ impl Renderer {
 
     fn feed(&mut self, piece: &str, out: &mut Vec<u8>) {
         if self.line.is_empty() && !self.truncated {
-            self.width = self.opts.width.get();
+            self.width = self.screen_width();
             self.col = 0;
             self.tail = if self.table.is_some() || self.candidate.is_some() {
                 Tail::Held
@@ -223,11 +283,17 @@ impl Renderer {
 
     /// Show a piece of the tail, tracking whether it still fits on one row.
     fn show(&mut self, piece: &str, out: &mut Vec<u8>) {
-        self.write_tail(piece, out);
+        // One scan classifies the piece: printable ASCII is written as it is, a column a byte.
+        let printable = sanitize::is_printable_ascii(piece.as_bytes());
+        if printable && self.opts.base == Style::PLAIN {
+            out.extend_from_slice(piece.as_bytes());
+        } else {
+            self.write_tail(piece, out);
+        }
         if self.tail != Tail::Live {
             return;
         }
-        if piece.is_ascii() && !piece.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        if printable {
             self.col += piece.len();
         } else {
             for c in piece.chars() {
@@ -261,7 +327,10 @@ impl Renderer {
 
     /// Print a held table or candidate line.
     fn release(&mut self, out: &mut Vec<u8>) {
-        let width = self.opts.width.get();
+        if self.table.is_none() && self.candidate.is_none() {
+            return;
+        }
+        let width = self.screen_width();
         if let Some(mut t) = self.table.take() {
             t.print(&self.ctx(width), out);
         }
@@ -281,7 +350,7 @@ impl Renderer {
         if line.ends_with('\r') {
             line.pop();
         }
-        let width = self.opts.width.get();
+        let width = self.screen_width();
         let shown = match self.tail {
             Tail::Held => false,
             Tail::Live => true,
@@ -373,7 +442,7 @@ impl Renderer {
         }
         if let Some(c) = self.candidate.take() {
             if let Some(aligns) = markdown::delimiter_row(line) {
-                if aligns.len() == markdown::cells(&c).len() {
+                if aligns.len() == markdown::cell_count(&c) {
                     self.table = Some(Table::new(&c, aligns));
                     return true;
                 }
@@ -381,7 +450,7 @@ impl Renderer {
             self.candidate = Some(c);
             self.release(out);
         }
-        if can_hold && !truncated && markdown::is_row(line) && markdown::cells(line).len() > 1 {
+        if can_hold && !truncated && markdown::is_row(line) && markdown::cell_count(line) > 1 {
             self.candidate = Some(line.to_owned());
             return true;
         }

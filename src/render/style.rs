@@ -81,46 +81,63 @@ impl Style {
 
     /// The absolute SGR sequence for this style.
     pub fn sgr(&self, out: &mut Vec<u8>, truecolor: bool) {
+        // The reset, the most frequent change, as one constant.
+        if *self == Style::PLAIN {
+            out.extend_from_slice(b"\x1b[0m");
+            return;
+        }
+        // Constant pieces and digit pushes only: a copy of a length known at compile time is a
+        // store or two, one of a length known at run time a call to memcpy.
+        out.reserve(40);
         out.extend_from_slice(b"\x1b[0");
-        for (on, code) in [
-            (self.bold, &b";1"[..]),
-            (self.dim, b";2"),
-            (self.italic, b";3"),
-            (self.underline, b";4"),
-            (self.strike, b";9"),
-        ] {
-            if on {
-                out.extend_from_slice(code);
-            }
+        if self.bold {
+            out.extend_from_slice(b";1");
+        }
+        if self.dim {
+            out.extend_from_slice(b";2");
+        }
+        if self.italic {
+            out.extend_from_slice(b";3");
+        }
+        if self.underline {
+            out.extend_from_slice(b";4");
+        }
+        if self.strike {
+            out.extend_from_slice(b";9");
         }
         match self.fg {
             None => {}
-            Some(Fg::Idx(n)) => push_num(out, b";38;5;", n),
-            Some(Fg::Rgb(r, g, b)) if truecolor => {
-                push_num(out, b";38;2;", r);
-                push_num(out, b";", g);
-                push_num(out, b";", b);
+            Some(Fg::Idx(n)) => {
+                out.extend_from_slice(b";38;5;");
+                push_num(out, n);
             }
-            Some(Fg::Rgb(r, g, b)) => push_num(out, b";38;5;", rgb_to_256(r, g, b)),
+            Some(Fg::Rgb(r, g, b)) if truecolor => {
+                out.extend_from_slice(b";38;2;");
+                push_num(out, r);
+                out.push(b';');
+                push_num(out, g);
+                out.push(b';');
+                push_num(out, b);
+            }
+            Some(Fg::Rgb(r, g, b)) => {
+                out.extend_from_slice(b";38;5;");
+                push_num(out, rgb_to_256(r, g, b));
+            }
         }
         out.push(b'm');
     }
 }
 
-fn push_num(out: &mut Vec<u8>, prefix: &[u8], n: u8) {
-    out.extend_from_slice(prefix);
-    let mut buf = [0u8; 3];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + n % 10;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// `n` in decimal, digit by digit.
+#[inline]
+fn push_num(out: &mut Vec<u8>, n: u8) {
+    if n >= 100 {
+        out.push(b'0' + n / 100);
     }
-    out.extend_from_slice(&buf[i..]);
+    if n >= 10 {
+        out.push(b'0' + n / 10 % 10);
+    }
+    out.push(b'0' + n % 10);
 }
 
 /// The nearest colour of the 6×6×6 cube or the grey ramp of the 256-colour palette.
@@ -207,10 +224,12 @@ impl<'a> Emit<'a> {
             return;
         }
         self.set(style);
-        sanitize::push(self.out, text);
-        if text.is_ascii() && !text.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        // One pass for the common case: printable ASCII is written as it is, a column a byte.
+        if sanitize::is_printable_ascii(text.as_bytes()) {
+            self.out.extend_from_slice(text.as_bytes());
             self.col += text.len();
         } else {
+            sanitize::push(self.out, text);
             self.col = text.chars().fold(self.col, advance);
         }
     }
@@ -249,11 +268,74 @@ mod tests {
     }
 
     #[test]
+    fn sgr_numbers_of_one_two_and_three_digits() {
+        let mut out = Vec::new();
+        for (n, want) in [
+            (0u8, "0"),
+            (7, "7"),
+            (10, "10"),
+            (99, "99"),
+            (100, "100"),
+            (255, "255"),
+        ] {
+            out.clear();
+            Style::PLAIN.fg(Fg::Idx(n)).sgr(&mut out, false);
+            assert_eq!(out, format!("\x1b[0;38;5;{want}m").as_bytes());
+        }
+        out.clear();
+        let all = Style::PLAIN.bold().dim().italic().underline().strike();
+        all.fg(Fg::Rgb(255, 255, 255)).sgr(&mut out, true);
+        assert_eq!(out, b"\x1b[0;1;2;3;4;9;38;2;255;255;255m");
+    }
+
+    #[test]
     fn palette_mapping() {
         assert_eq!(rgb_to_256(0, 0, 0), 16);
         assert_eq!(rgb_to_256(255, 255, 255), 231);
         assert_eq!(rgb_to_256(255, 0, 0), 196);
         assert_eq!(rgb_to_256(128, 128, 128), 244);
+    }
+
+    /// Emit's one-scan path for printable ASCII writes and counts what the sanitizer and the
+    /// column rules give, for text that takes it and text that does not.
+    #[test]
+    fn the_printable_ascii_path_matches_sanitize_and_width() {
+        let atoms = [
+            "a",
+            "word ",
+            "~!@#",
+            " ",
+            "\t",
+            "\u{1b}[2J",
+            "\u{7}",
+            "\u{7f}",
+            "\u{9b}",
+            "é",
+            "中",
+            "😀",
+            "\r",
+            "0123456789abcdef",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let text: String = (0..next(12)).map(|_| atoms[next(atoms.len())]).collect();
+            let start = next(10);
+            let mut out = Vec::new();
+            let mut e = Emit::new(&mut out, false);
+            e.col = start;
+            e.text(&text, Style::PLAIN);
+            let col = e.col;
+            let mut want = Vec::new();
+            sanitize::push(&mut want, &text);
+            assert_eq!(out, want, "{text:?}");
+            assert_eq!(col, text.chars().fold(start, advance), "{text:?}");
+        }
     }
 
     #[test]

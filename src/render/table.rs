@@ -48,7 +48,9 @@ impl Table {
             Some(widths) => {
                 let widths = widths.clone();
                 if let Some(row) = self.rows.pop() {
-                    self.write_row(&row, false, widths.as_deref(), ctx, out);
+                    let mut cells = Cells::default();
+                    cells.render(&row, ctx.base, ctx);
+                    self.write_row(&cells, widths.as_deref(), ctx, out);
                 }
             }
             None if self.rows.len() > MAX_ROWS || self.bytes > MAX_BYTES => self.print(ctx, out),
@@ -56,27 +58,29 @@ impl Table {
         }
     }
 
-    /// Print what is held (called when the table ends, or past the bound).
+    /// Print what is held (called when the table ends, or past the bound). Each cell is
+    /// rendered once: its width measured from what was written.
     pub fn print(&mut self, ctx: &Ctx, out: &mut Vec<u8>) {
         if self.printed.is_some() {
             return;
         }
         let n = self.aligns.len();
         let mut widths = vec![0usize; n];
-        let mut scratch = Vec::new();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                scratch.clear();
-                let mut e = Emit::new(&mut scratch, ctx.truecolor);
-                inline(cell, Style::PLAIN, &mut e);
-                *w = (*w).max(e.col).max(1);
+        let rows = std::mem::take(&mut self.rows);
+        let mut rendered = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let base = if i == 0 { ctx.base.bold() } else { ctx.base };
+            let mut cells = Cells::default();
+            cells.render(row, base, ctx);
+            for (w, cell) in widths.iter_mut().zip(&cells.spans) {
+                *w = (*w).max(cell.2).max(1);
             }
+            rendered.push(cells);
         }
         let total: usize = widths.iter().sum::<usize>() + 3 * n + 1;
         let widths = (total <= ctx.width).then_some(widths);
-        let rows = std::mem::take(&mut self.rows);
-        for (i, row) in rows.iter().enumerate() {
-            self.write_row(row, i == 0, widths.as_deref(), ctx, out);
+        for (i, cells) in rendered.iter().enumerate() {
+            self.write_row(cells, widths.as_deref(), ctx, out);
             if i == 0 {
                 self.write_delimiter(widths.as_deref(), ctx, out);
             }
@@ -84,25 +88,11 @@ impl Table {
         self.printed = Some(widths);
     }
 
-    fn write_row(
-        &self,
-        row: &[String],
-        header: bool,
-        widths: Option<&[usize]>,
-        ctx: &Ctx,
-        out: &mut Vec<u8>,
-    ) {
-        let base = if header { ctx.base.bold() } else { ctx.base };
+    fn write_row(&self, cells: &Cells, widths: Option<&[usize]>, ctx: &Ctx, out: &mut Vec<u8>) {
         let pipe = ctx.base.with(MARKER);
         let mut e = Emit::new(out, ctx.truecolor);
         e.text("|", pipe);
-        let mut cell_out = Vec::new();
-        for (i, cell) in row.iter().enumerate() {
-            cell_out.clear();
-            let mut ce = Emit::new(&mut cell_out, ctx.truecolor);
-            inline(cell, base, &mut ce);
-            ce.end();
-            let w = ce.col;
+        for (i, &(start, end, w)) in cells.spans.iter().enumerate() {
             let room = widths
                 .and_then(|ws| ws.get(i))
                 .map_or(0, |&cw| cw.saturating_sub(w));
@@ -113,7 +103,7 @@ impl Table {
             };
             e.pad(1 + left, ctx.base);
             e.end();
-            e.out.extend_from_slice(&cell_out);
+            e.out.extend_from_slice(&cells.bytes[start..end]);
             e.col += w;
             e.pad(right + 1, ctx.base);
             e.text("|", pipe);
@@ -141,6 +131,27 @@ impl Table {
         e.text(&line, ctx.base.with(MARKER));
         e.end();
         out.push(b'\n');
+    }
+}
+
+/// The cells of one row, rendered (inline spans, each ending in a reset) into one buffer:
+/// for each, its bytes `start..end` and its width in columns.
+#[derive(Default)]
+struct Cells {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Cells {
+    fn render(&mut self, row: &[String], base: Style, ctx: &Ctx) {
+        for cell in row {
+            let start = self.bytes.len();
+            let mut e = Emit::new(&mut self.bytes, ctx.truecolor);
+            inline(cell, base, &mut e);
+            e.end();
+            let w = e.col;
+            self.spans.push((start, self.bytes.len(), w));
+        }
     }
 }
 

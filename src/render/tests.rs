@@ -496,3 +496,68 @@ fn choose_follows_the_flags_and_the_surroundings() {
     assert!(r.out.is_none() && r.extract.is_some());
     assert!(crate::cli::try_parse_from(["qstream", "-x", "--json", "p"]).is_err());
 }
+
+#[test]
+fn a_terminal_width_is_reused_for_ten_ms_then_asked_again() {
+    let mut c = WidthCache::default();
+    let asked = std::cell::Cell::new(0);
+    let ask = |w: usize| {
+        asked.set(asked.get() + 1);
+        w
+    };
+    assert_eq!(c.get(1000, || ask(80)), 80);
+    // Within the time to live: the known width, the terminal not asked.
+    assert_eq!(c.get(1000 + WIDTH_TTL_MS - 1, || ask(40)), 80);
+    assert_eq!(asked.get(), 1);
+    // Past it: asked again, and the new width kept.
+    assert_eq!(c.get(1000 + WIDTH_TTL_MS, || ask(40)), 40);
+    assert_eq!(c.get(1000 + WIDTH_TTL_MS + 1, || ask(99)), 40);
+    assert_eq!(asked.get(), 2);
+    // A stamp from the future (a clock that went back) never pins a width.
+    assert_eq!(c.get(5, || ask(60)), 60);
+    assert_eq!(asked.get(), 3);
+}
+
+/// The live tail's one-scan path (printable ASCII: written as is, a column a byte) and its slow
+/// path (tabs, wide and odd characters, controls) agree: generated lines, each split at every
+/// point (so a piece takes one path or the other), give the screen the whole text gives, at a
+/// width where some lines fit and others wrap.
+#[test]
+fn the_tail_fast_and_slow_paths_agree_at_every_split() {
+    let atoms = [
+        "a",
+        "word ",
+        "**b** ",
+        "`c` ",
+        "中文",
+        "😀",
+        "\t",
+        "\u{1b}[2J",
+        "\u{7}",
+        "é ",
+        "- ",
+        "# ",
+        "| x ",
+        "12345678 ",
+    ];
+    let mut seed = 0x0123_4567_89ab_cdefu64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..40 {
+        let line: String = (0..1 + next(8)).map(|_| atoms[next(atoms.len())]).collect();
+        let text = format!("{line}\nafter\n");
+        for cols in [80, 16] {
+            let whole = screen(&text, cols).screen().contents_formatted();
+            for (i, _) in text.char_indices() {
+                let got = screen_of(&[&text[..i], &text[i..]], cols)
+                    .screen()
+                    .contents_formatted();
+                assert_eq!(got, whole, "{text:?} split at {i}, {cols} columns");
+            }
+        }
+    }
+}
