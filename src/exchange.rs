@@ -166,7 +166,8 @@ fn open(
             let agent = match shared.agent {
                 Some(agent) => agent,
                 None => {
-                    own = transport::agent_for(&config.network, &request.url)?;
+                    let long_lines = !request::incremental_output(&request);
+                    own = transport::agent_for(&config.network, &request.url, long_lines)?;
                     &own
                 }
             };

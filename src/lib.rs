@@ -356,7 +356,7 @@ const DRAIN_MAX: usize = 64 * 1024;
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn stream_with(
     body: Box<dyn Read + Send>,
-    mut record: Option<Recording>,
+    record: Option<Recording>,
     decoder: &mut Decoder,
     sink: &mut dyn Sink,
     net: &config::Network,
@@ -366,7 +366,12 @@ pub(crate) fn stream_with(
 ) -> Result<()> {
     let mut sse = SseDecoder::default();
     let raw = sink.wants_sse();
-    let mut reads = Reads::new(body);
+    let size = if decoder.long_lines() {
+        read_ahead::LONG_READ_SIZE
+    } else {
+        read_ahead::READ_SIZE
+    };
+    let mut reads = Reads::new(body, record, size);
     // The body as long as no event came out of it: a whole JSON answer, an error page.
     let mut events = false;
     let mut head = Vec::new();
@@ -385,9 +390,6 @@ pub(crate) fn stream_with(
                 "a read claimed more bytes than its buffer holds",
             ));
         };
-        if let Some(file) = record.as_mut() {
-            file.write(bytes)?;
-        }
         let fed = sse.feed(bytes, &mut |ev| {
             events = true;
             if raw {
@@ -408,6 +410,8 @@ pub(crate) fn stream_with(
         }
         sink.flush()?;
         if decoder.is_done() {
+            // What follows the end is not part of the recording (a drained rest included).
+            reads.finish_record()?;
             if drain {
                 let mut left = DRAIN_MAX;
                 while let Ok(Ok((buf, n))) = reads.next() {
@@ -421,9 +425,7 @@ pub(crate) fn stream_with(
             break;
         }
     }
-    if let Some(file) = record.take() {
-        file.finish()?;
-    }
+    reads.finish_record()?;
     if cancel.is_cancelled() {
         return Err(Error::interrupted());
     }

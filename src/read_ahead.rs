@@ -7,16 +7,24 @@
 //! bytes waited for the decoder (a fast local server, a replay of a file, a reader that was
 //! paused): from then on a second thread reads, so that the socket, TLS and chunked framing
 //! are served while the main thread decodes and writes (the throughput budget).
+//!
+//! The recording (`--record`) is written by the thread that reads, as each read returns: on
+//! the reading thread once there is one, its file writes off the decoder's path.
 
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
+use crate::record::Recording;
 
 /// Bytes asked of the body per read. A read returns as soon as anything arrived, so this
 /// bounds the burst handled between two flushes, not the wait.
-const READ_SIZE: usize = 256 * 1024;
+pub const READ_SIZE: usize = 256 * 1024;
+
+/// The same for a cumulative stream, whose lines (each repeating all the text so far) run to
+/// hundreds of kilobytes: a line cut between two reads is copied, and its text checked again.
+pub const LONG_READ_SIZE: usize = 512 * 1024;
 
 /// A read this long switches to reading ahead.
 const AHEAD_AFTER: usize = 64 * 1024;
@@ -30,18 +38,37 @@ pub type Read1 = std::io::Result<(Vec<u8>, usize)>;
 pub struct Reads {
     body: Option<Box<dyn Read + Send>>,
     buf: Vec<u8>,
+    /// Bytes per read: [`READ_SIZE`] or [`LONG_READ_SIZE`].
+    size: usize,
     /// The last read found a backlog: read ahead from the next one on.
     behind: bool,
     ahead: Option<ReadAhead>,
+    /// The recording while this thread reads (it moves to the reading thread with the body).
+    record: Option<Recording>,
 }
 
 impl Reads {
-    pub fn new(body: Box<dyn Read + Send>) -> Self {
+    pub fn new(body: Box<dyn Read + Send>, record: Option<Recording>, size: usize) -> Self {
         Reads {
             body: Some(body),
-            buf: vec![0; READ_SIZE],
+            buf: vec![0; size],
+            size,
             behind: false,
             ahead: None,
+            record,
+        }
+    }
+
+    /// The body ended (or the stream said it is over): the recording gets what it held back.
+    /// Reads made ahead of the decoder are in it too.
+    pub fn finish_record(&mut self) -> Result<()> {
+        let record = match &self.ahead {
+            Some(ahead) => ahead.shared.take_record(),
+            None => self.record.take(),
+        };
+        match record {
+            Some(record) => record.finish(),
+            None => Ok(()),
         }
     }
 
@@ -51,7 +78,7 @@ impl Reads {
         // the thread cannot start, no byte read so far is lost.
         if self.behind && self.ahead.is_none() {
             if let Some(body) = self.body.take() {
-                self.ahead = Some(ReadAhead::start(body)?);
+                self.ahead = Some(ReadAhead::start(body, self.record.take(), self.size)?);
             }
         }
         if let Some(ahead) = &self.ahead {
@@ -63,7 +90,7 @@ impl Reads {
         let mut buf = std::mem::take(&mut self.buf);
         if buf.is_empty() {
             // The last buffer was not handed back (a caller that stopped early).
-            buf = vec![0; READ_SIZE];
+            buf = vec![0; self.size];
         }
         let n = loop {
             match body.read(&mut buf) {
@@ -73,6 +100,9 @@ impl Reads {
             }
         };
         self.behind = n >= AHEAD_AFTER;
+        if let (Some(record), Some(bytes)) = (self.record.as_mut(), buf.get(..n)) {
+            record.write(bytes)?;
+        }
         Ok(Ok((buf, n)))
     }
 
@@ -91,6 +121,9 @@ impl Reads {
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
+    /// The recording, written by the reader after each read; taken by the main thread when it
+    /// is done (a lock of its own: a file write never holds up a hand-over).
+    record: Mutex<Option<Recording>>,
     /// A read was queued, or the reader stopped.
     ready: Condvar,
     /// A read was taken, or the main thread gave up.
@@ -99,7 +132,8 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    filled: VecDeque<Read1>,
+    /// Reads, or the recording's failure to write one (the last item then).
+    filled: VecDeque<Result<Read1>>,
     empty: Vec<Vec<u8>>,
     /// The reader thread is gone (its last read is queued, or it panicked).
     reader_done: bool,
@@ -112,6 +146,23 @@ impl Shared {
         // A panic while holding the lock cannot leave the queue half-changed: every change
         // is one push or pop. So a poisoned lock is used as it is.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take_record(&self) -> Option<Recording> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Records one read; `Err` if the recording cannot be written.
+    fn record(&self, bytes: &[u8]) -> Result<()> {
+        match self
+            .record
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            Some(record) => record.write(bytes),
+            None => Ok(()),
+        }
     }
 }
 
@@ -130,27 +181,37 @@ impl Drop for ReaderDone {
 }
 
 impl ReadAhead {
-    fn start(mut body: Box<dyn Read + Send>) -> Result<Self> {
-        let shared = Arc::new(Shared::default());
+    fn start(
+        mut body: Box<dyn Read + Send>,
+        record: Option<Recording>,
+        size: usize,
+    ) -> Result<Self> {
+        let shared = Arc::new(Shared {
+            record: Mutex::new(record),
+            ..Shared::default()
+        });
         let done = ReaderDone(Arc::clone(&shared));
         std::thread::Builder::new()
             .name("qstream-read".into())
             .spawn(move || {
                 let shared = Arc::clone(&done.0);
                 loop {
-                    let mut buf = shared
-                        .lock()
-                        .empty
-                        .pop()
-                        .unwrap_or_else(|| vec![0; READ_SIZE]);
+                    let mut buf = shared.lock().empty.pop().unwrap_or_else(|| vec![0; size]);
                     let read = loop {
                         match body.read(&mut buf) {
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                             other => break other,
                         }
                     };
+                    let read = match read {
+                        Ok(n) => match buf.get(..n).map(|bytes| shared.record(bytes)) {
+                            Some(Err(e)) => Err(e),
+                            _ => Ok(Ok((buf, n))),
+                        },
+                        Err(e) => Ok(Err(e)),
+                    };
                     // A read of 0 bytes (the end) and an error are both the last one.
-                    let last = !matches!(read, Ok(n) if n > 0);
+                    let last = !matches!(read, Ok(Ok((_, n))) if n > 0);
                     let mut state = shared.lock();
                     while state.filled.len() >= READS_AHEAD && !state.main_done {
                         state = shared.room.wait(state).unwrap_or_else(|p| p.into_inner());
@@ -158,7 +219,7 @@ impl ReadAhead {
                     if state.main_done {
                         return;
                     }
-                    state.filled.push_back(read.map(|n| (buf, n)));
+                    state.filled.push_back(read);
                     drop(state);
                     shared.ready.notify_one();
                     if last {
@@ -176,7 +237,7 @@ impl ReadAhead {
             if let Some(read) = state.filled.pop_front() {
                 drop(state);
                 self.shared.room.notify_one();
-                return Ok(read);
+                return read;
             }
             if state.reader_done {
                 return Err(Error::internal("the reader thread stopped"));
@@ -196,6 +257,9 @@ impl ReadAhead {
 
 impl Drop for ReadAhead {
     fn drop(&mut self) {
+        // The run failed midway: the recording gets what it held back now (dropping it), not
+        // when a reader blocked on the network ends.
+        drop(self.shared.take_record());
         self.shared.lock().main_done = true;
         self.shared.room.notify_one();
     }
@@ -221,7 +285,11 @@ mod tests {
     }
 
     fn reads(sizes: &[usize]) -> Reads {
-        Reads::new(Box::new(Script(sizes.iter().copied().collect(), 0)))
+        Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            None,
+            READ_SIZE,
+        )
     }
 
     #[test]
@@ -248,6 +316,84 @@ mod tests {
                 (6, 3, true)
             ]
         );
+    }
+
+    /// A scratch file for a recording, removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            Scratch(std::env::temp_dir().join(format!(
+                "qstream-read-ahead-{}-{name}.sse",
+                std::process::id()
+            )))
+        }
+        fn bytes(&self) -> Vec<u8> {
+            std::fs::read(&self.0).expect("the recording")
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// What `Script` hands out for these sizes, in order.
+    fn scripted(sizes: &[usize]) -> Vec<u8> {
+        let mut all = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            all.extend(std::iter::repeat_n(i as u8 + 1, n));
+        }
+        all
+    }
+
+    #[test]
+    fn the_recording_gets_every_read_in_order_from_either_thread() {
+        let sizes = [100, AHEAD_AFTER, 7, 200_000, 1, 3];
+        let file = Scratch::new("all");
+        let record = Recording::create(&file.0).expect("a scratch file");
+        let mut r = Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            Some(record),
+            READ_SIZE,
+        );
+        let mut ahead = false;
+        loop {
+            let (buf, n) = r.next().expect("a read").expect("no error");
+            ahead |= r.ahead.is_some();
+            r.recycle(buf);
+            if n == 0 {
+                break;
+            }
+        }
+        r.finish_record().expect("finished");
+        assert!(ahead, "the reads moved to the reading thread");
+        assert_eq!(file.bytes(), scripted(&sizes));
+    }
+
+    #[test]
+    fn a_run_that_stops_early_keeps_what_was_recorded() {
+        // The decoder stops after the third read (an error, or the end of the answer): the
+        // recording has at least every read handed out, in order, and nothing made up.
+        let sizes = [AHEAD_AFTER, 5, 6, 7, 8];
+        let file = Scratch::new("early");
+        let record = Recording::create(&file.0).expect("a scratch file");
+        let mut r = Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            Some(record),
+            READ_SIZE,
+        );
+        for _ in 0..3 {
+            let (buf, _) = r.next().expect("a read").expect("no error");
+            r.recycle(buf);
+        }
+        assert!(r.ahead.is_some());
+        drop(r);
+        let got = file.bytes();
+        let all = scripted(&sizes);
+        assert!(got.len() >= AHEAD_AFTER + 5 + 6, "{} bytes", got.len());
+        assert_eq!(got, all[..got.len()]);
     }
 
     #[test]

@@ -76,11 +76,17 @@ pub fn check_scheme(url: &str, allow_insecure_http: bool) -> Result<()> {
 }
 
 /// The agent for requests to `url`, with the proxy the environment names (none for loopback).
-pub fn agent_for(net: &Network, url: &str) -> Result<Agent> {
+/// `long_lines`: a cumulative stream (see [`LONG_INPUT_BUFFER`]).
+pub fn agent_for(net: &Network, url: &str, long_lines: bool) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    agent_with(net, proxy, None)
+    let input_buffer = if long_lines {
+        LONG_INPUT_BUFFER
+    } else {
+        INPUT_BUFFER
+    };
+    agent_with(net, proxy, None, input_buffer)
 }
 
 /// One agent for many requests in flight at once (`qstream map`): its pool keeps up to `pool`
@@ -89,10 +95,23 @@ pub fn agent_for_pool(net: &Network, url: &str, pool: usize) -> Result<Agent> {
     let proxy = crate::endpoint::proxy(url, &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
-    agent_with(net, proxy, Some(pool))
+    agent_with(net, proxy, Some(pool), INPUT_BUFFER)
 }
 
-fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, pool: Option<usize>) -> Result<Agent> {
+/// ureq's buffer for what the socket returned, which bounds one read of the body: ureq's
+/// default, 128 KiB, and 4x that for a cumulative stream (each chunk repeats all the text so
+/// far), whose long lines are then seldom cut between two reads, where the decoder must copy
+/// them (`read_ahead::LONG_READ_SIZE`). A larger buffer for every stream would cost 2 MiB of
+/// the 10 MiB budget (DESIGN §5) where it gains nothing.
+pub const INPUT_BUFFER: usize = 128 * 1024;
+pub const LONG_INPUT_BUFFER: usize = 4 * INPUT_BUFFER;
+
+fn agent_with(
+    net: &Network,
+    proxy: Option<ureq::Proxy>,
+    pool: Option<usize>,
+    input_buffer: usize,
+) -> Result<Agent> {
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .timeout_resolve(Some(net.connect_timeout))
@@ -103,6 +122,7 @@ fn agent_with(net: &Network, proxy: Option<ureq::Proxy>, pool: Option<usize>) ->
         .max_redirects(0)
         .user_agent(USER_AGENT)
         .accept_encoding("")
+        .input_buffer_size(input_buffer)
         .proxy(proxy);
     let config = match pool {
         Some(n) => config

@@ -90,6 +90,7 @@ fn structured(b: &mut Bytes<'_>, ascii: bool) {
                     total_tokens: b.u32().into(),
                     cached_tokens: None,
                     reasoning_tokens: None,
+                    search_count: None,
                 };
                 inputs.push(message(format!(
                     "{{\"choices\":[],\"usage\":{{\"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{}}}}}",
@@ -137,6 +138,7 @@ fn structured(b: &mut Bytes<'_>, ascii: bool) {
             total_tokens: b.u32().into(),
             cached_tokens: Some(b.u32().into()),
             reasoning_tokens: Some(b.u32().into()),
+            search_count: None,
         };
         inputs.push(message(format!(
             "{{\"choices\":[],\"usage\":{{\"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":{}}},\"completion_tokens_details\":{{\"reasoning_tokens\":{}}}}}}}",

@@ -69,6 +69,7 @@ fn chunk(b: &mut Bytes<'_>, body: String, usage: &mut Option<Usage>, inputs: &mu
         },
         cached_tokens: None,
         reasoning_tokens: None,
+        search_count: None,
     };
     let total = if with_total {
         format!(",\"total_tokens\":{}", u.total_tokens)

@@ -49,6 +49,8 @@ pub enum Ev {
     Audio(u32, String),
     Usage(Usage),
     Finish(u32, String),
+    /// Web sources, as `(index, title, url, site name)`.
+    Sources(Vec<(u32, String, String, String)>),
 }
 
 impl From<Event<'_>> for Ev {
@@ -72,6 +74,12 @@ impl From<Event<'_>> for Ev {
             Event::Audio { choice, data } => Ev::Audio(choice, data.into_owned()),
             Event::Usage(u) => Ev::Usage(u),
             Event::Finish { choice, reason } => Ev::Finish(choice, reason.into_owned()),
+            Event::Sources(sources) => Ev::Sources(
+                sources
+                    .into_iter()
+                    .map(|s| (s.index, s.title, s.url, s.site_name))
+                    .collect(),
+            ),
         }
     }
 }
@@ -176,6 +184,9 @@ pub fn check_common(d: &Decoded) {
                     id.as_deref() != Some("") && name.as_deref() != Some(""),
                     || format!("empty id or name {e:?}"),
                 );
+            }
+            Ev::Sources(s) => {
+                check("empty-sources", !s.is_empty(), || "no web sources".into());
             }
             Ev::Usage(_) => {
                 check("usage-only-at-end", false, || {

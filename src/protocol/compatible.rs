@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::json::{once, Reader};
+use super::shape::{Class, Fill, Shape, Shapes, Step, Value};
 use super::{emit_tool_calls, malformed, nonempty, Emit, List, Text, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::event::{ApiError, Event, Usage};
@@ -14,6 +15,8 @@ pub struct CompatibleDecoder {
     pub usage: Option<Usage>,
     finished: bool,
     done: bool,
+    /// The shape of the delta chunks (`super::shape`).
+    shapes: Shapes,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,6 +200,99 @@ pub(super) fn fast_agrees(data: &str) -> (bool, bool) {
     super::agrees(data, Chunk::read)
 }
 
+/// See `super::shape_agrees`.
+pub(super) fn shape_agrees(learned: &str, data: &str) -> (bool, bool) {
+    let mut first = Chunk::default();
+    if first.read(learned).is_none() {
+        return (true, false);
+    }
+    let Some(shape) = Shape::learn(learned, classify) else {
+        return (true, false);
+    };
+    let mut filled = Chunk::default();
+    if shape.fill(data, &mut filled).is_none() {
+        return (true, false);
+    }
+    let mut read = Chunk::default();
+    match read.read(data) {
+        Some(()) => (format!("{filled:?}") == format!("{read:?}"), true),
+        None => (false, true),
+    }
+}
+
+// The chunk's shape (`super::shape`): what `Chunk::read` and the `read`s below do at each path,
+// and how a shape's values fill a default chunk. The targets:
+const ROOT: u8 = 0;
+const CHOICES: u8 = 1;
+const CHOICE: u8 = 2;
+const INDEX: u8 = 3;
+const DELTA: u8 = 4;
+const CONTENT: u8 = 5;
+const REASONING: u8 = 6;
+const FINISH: u8 = 7;
+
+/// One choice (the first) with plain text: a delta chunk. Tool calls, audio, usage, errors
+/// and a second choice are left to the reader.
+fn classify(path: &[Step<'_>]) -> Class {
+    use Step::{Index, Key};
+    match path {
+        [] => Class::Build(ROOT),
+        [Key(b"choices")] => Class::Build(CHOICES),
+        [Key(b"choices"), Index(0)] => Class::Build(CHOICE),
+        [Key(b"choices"), Index(0), Key(b"index")] => Class::U32(INDEX),
+        [Key(b"choices"), Index(0), Key(b"delta" | b"message")] => Class::Build(DELTA),
+        [Key(b"choices"), Index(0), Key(b"delta" | b"message"), Key(key)] => match *key {
+            b"content" => Class::Str(CONTENT),
+            b"reasoning_content" => Class::Str(REASONING),
+            b"tool_calls" | b"audio" => Class::Reject,
+            _ => Class::Skip,
+        },
+        [Key(b"choices"), Index(0), Key(b"finish_reason")] => Class::Str(FINISH),
+        [Key(b"choices"), Index(0), Key(_)] => Class::Skip,
+        [Key(b"usage" | b"output")] => Class::Null,
+        [Key(b"error")] => Class::Reject,
+        [Key(_)] => Class::Skip,
+        _ => Class::Reject,
+    }
+}
+
+impl<'a> Fill<'a> for Chunk<'a> {
+    #[inline]
+    fn build(&mut self, target: u8) -> Option<()> {
+        build(self, target)
+    }
+
+    #[inline]
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
+        slot(self, target, value)
+    }
+}
+
+#[inline]
+fn build(chunk: &mut Chunk<'_>, target: u8) -> Option<()> {
+    match target {
+        ROOT => {}
+        CHOICES => chunk.choices = Some(List::default()),
+        CHOICE => chunk.choices.as_mut()?.first = Some(Choice::default()),
+        DELTA => chunk.choices.as_mut()?.first.as_mut()?.delta = Some(Delta::default()),
+        _ => return None,
+    }
+    Some(())
+}
+
+#[inline]
+fn slot<'a>(chunk: &mut Chunk<'a>, target: u8, value: Value<'a>) -> Option<()> {
+    let choice = chunk.choices.as_mut()?.first.as_mut()?;
+    match (target, value) {
+        (INDEX, Value::Int(n)) => choice.index = u32::try_from(n).ok()?,
+        (CONTENT, Value::Str(s)) => choice.delta.as_mut()?.content = Some(Text(s)),
+        (REASONING, Value::Str(s)) => choice.delta.as_mut()?.reasoning_content = Some(Text(s)),
+        (FINISH, Value::Str(s)) => choice.finish_reason = Some(Text(s)),
+        _ => return None,
+    }
+    Some(())
+}
+
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Usage {
         Usage {
@@ -247,7 +343,13 @@ impl CompatibleDecoder {
             return Ok(());
         }
         let mut chunk = Chunk::default();
-        if chunk.read(data).is_none() {
+        if self.fill_by_shape(&mut chunk, data) {
+            // The delta chunk as the reader would have read it, for a fraction of the cost.
+        } else if chunk.read(data).is_some() {
+            if self.shapes.miss() {
+                self.shapes.shape = Shape::learn(data, classify).map(Box::new);
+            }
+        } else {
             chunk = serde_json::from_str(data).map_err(|e| malformed("a data line", data, &e))?;
         }
         if chunk.choices.is_none() && chunk.output.is_some() {
@@ -310,6 +412,25 @@ impl CompatibleDecoder {
             self.usage = Some((*usage).into());
         }
         Ok(())
+    }
+
+    /// No shapes: every chunk goes through the reader (tests compare the two).
+    #[cfg(test)]
+    pub(crate) fn without_shapes(&mut self) {
+        self.shapes.off = true;
+    }
+
+    /// `chunk` filled from `data` through the learned shape, if it fits; else left default.
+    fn fill_by_shape<'a>(&mut self, chunk: &mut Chunk<'a>, data: &'a str) -> bool {
+        let Some(shape) = &self.shapes.shape else {
+            return false;
+        };
+        if shape.fill(data, chunk).is_some() {
+            self.shapes.hit();
+            return true;
+        }
+        *chunk = Chunk::default();
+        false
     }
 
     /// `data: [DONE]` came: nothing more belongs to the answer.

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
 use super::json::{once, Reader};
+use super::shape::{Class, Fill, Shape, Shapes, Step, Value};
 use super::{
     emit_tool_calls, malformed, new_part, nonempty, ByIndex, Emit, List, Text, ToolCallDelta,
 };
@@ -36,6 +37,8 @@ pub struct DashScopeDecoder {
     warned: bool,
     /// The web sources went out (they are sent once, however often they repeat).
     sources_sent: bool,
+    /// The shape of the delta chunks (`super::shape`).
+    shapes: Shapes,
 }
 
 /// Incremental or cumulative text, or not known yet (a replay without `--no-incremental`).
@@ -518,6 +521,170 @@ pub(super) fn fast_agrees(data: &str) -> (bool, bool) {
     super::agrees(data, Chunk::read)
 }
 
+/// See `super::shape_agrees`.
+pub(super) fn shape_agrees(learned: &str, data: &str) -> (bool, bool) {
+    let mut first = Chunk::default();
+    if first.read(learned).is_none() {
+        return (true, false);
+    }
+    let Some(shape) = Shape::learn(learned, classify) else {
+        return (true, false);
+    };
+    let mut filled = Chunk::default();
+    if shape.fill(data, &mut filled).is_none() {
+        return (true, false);
+    }
+    let mut read = Chunk::default();
+    match read.read(data) {
+        Some(()) => (format!("{filled:?}") == format!("{read:?}"), true),
+        None => (false, true),
+    }
+}
+
+// The chunk's shape (`super::shape`): what `Chunk::read` and the `read`s below do at each path,
+// and how a shape's values fill a default chunk. The targets:
+const ROOT: u8 = 0;
+const OUTPUT: u8 = 1;
+const CHOICES: u8 = 2;
+const CHOICE: u8 = 3;
+const INDEX: u8 = 4;
+const MESSAGE: u8 = 5;
+const CONTENT: u8 = 6;
+const REASONING: u8 = 7;
+const FINISH: u8 = 8;
+const TEXT: u8 = 9;
+const OUTPUT_FINISH: u8 = 10;
+const USAGE: u8 = 11;
+const INPUT_TOKENS: u8 = 12;
+const OUTPUT_TOKENS: u8 = 13;
+const TOTAL_TOKENS: u8 = 14;
+const PROMPT_DETAILS: u8 = 15;
+const OUTPUT_DETAILS: u8 = 16;
+const PROMPT_CACHED: u8 = 17;
+const PROMPT_REASONING: u8 = 18;
+const OUTPUT_CACHED: u8 = 19;
+const OUTPUT_REASONING: u8 = 20;
+const REQUEST_ID: u8 = 21;
+
+/// One choice (the first), plain text, usage and ids: a delta chunk. Tool calls, search
+/// results, plugins, errors and a second choice are left to the reader.
+fn classify(path: &[Step<'_>]) -> Class {
+    use Step::{Index, Key};
+    const DETAILS: [&[u8]; 2] = [b"prompt_tokens_details", b"output_tokens_details"];
+    match path {
+        [] => Class::Build(ROOT),
+        [Key(b"output")] => Class::Build(OUTPUT),
+        [Key(b"output"), rest @ ..] => match rest {
+            [Key(b"choices")] => Class::Build(CHOICES),
+            [Key(b"choices"), Index(0)] => Class::Build(CHOICE),
+            [Key(b"choices"), Index(0), Key(b"index")] => Class::U32(INDEX),
+            [Key(b"choices"), Index(0), Key(b"message")] => Class::Build(MESSAGE),
+            [Key(b"choices"), Index(0), Key(b"message"), Key(key)] => match *key {
+                b"content" => Class::Str(CONTENT),
+                b"reasoning_content" => Class::Str(REASONING),
+                b"tool_calls" => Class::Reject,
+                _ => Class::Skip,
+            },
+            [Key(b"choices"), Index(0), Key(b"finish_reason")] => Class::Str(FINISH),
+            [Key(b"choices"), Index(0), Key(_)] => Class::Skip,
+            [Key(b"text")] => Class::Str(TEXT),
+            [Key(b"finish_reason")] => Class::Str(OUTPUT_FINISH),
+            [Key(b"search_info")] => Class::Reject,
+            [Key(_)] => Class::Skip,
+            _ => Class::Reject,
+        },
+        [Key(b"usage")] => Class::Build(USAGE),
+        [Key(b"usage"), Key(b"input_tokens")] => Class::U64(INPUT_TOKENS),
+        [Key(b"usage"), Key(b"output_tokens")] => Class::U64(OUTPUT_TOKENS),
+        [Key(b"usage"), Key(b"total_tokens")] => Class::U64(TOTAL_TOKENS),
+        [Key(b"usage"), Key(b"prompt_tokens_details")] => Class::Build(PROMPT_DETAILS),
+        [Key(b"usage"), Key(b"output_tokens_details")] => Class::Build(OUTPUT_DETAILS),
+        [Key(b"usage"), Key(details), Key(key)] if DETAILS.contains(details) => {
+            let prompt = *details == DETAILS[0];
+            match (*key, prompt) {
+                (b"cached_tokens", true) => Class::U64(PROMPT_CACHED),
+                (b"reasoning_tokens", true) => Class::U64(PROMPT_REASONING),
+                (b"cached_tokens", false) => Class::U64(OUTPUT_CACHED),
+                (b"reasoning_tokens", false) => Class::U64(OUTPUT_REASONING),
+                _ => Class::Skip,
+            }
+        }
+        [Key(b"usage"), Key(b"plugins")] => Class::Reject,
+        [Key(b"usage"), Key(_)] => Class::Skip,
+        [Key(b"request_id")] => Class::Str(REQUEST_ID),
+        [Key(b"code" | b"message" | b"choices")] => Class::Null,
+        [Key(b"error")] => Class::Reject,
+        [Key(_)] => Class::Skip,
+        _ => Class::Reject,
+    }
+}
+
+impl<'a> Fill<'a> for Chunk<'a> {
+    #[inline]
+    fn build(&mut self, target: u8) -> Option<()> {
+        build(self, target)
+    }
+
+    #[inline]
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
+        slot(self, target, value)
+    }
+}
+
+#[inline]
+fn build(chunk: &mut Chunk<'_>, target: u8) -> Option<()> {
+    match target {
+        ROOT => {}
+        OUTPUT => chunk.output = Some(Output::default()),
+        CHOICES => chunk.output.as_mut()?.choices = Some(List::default()),
+        CHOICE => chunk.output.as_mut()?.choices.as_mut()?.first = Some(Choice::default()),
+        MESSAGE => choice(chunk)?.message = Some(Message::default()),
+        USAGE => chunk.usage = Some(WireUsage::default()),
+        PROMPT_DETAILS => chunk.usage.as_mut()?.prompt_tokens_details = Some(Details::default()),
+        OUTPUT_DETAILS => chunk.usage.as_mut()?.output_tokens_details = Some(Details::default()),
+        _ => return None,
+    }
+    Some(())
+}
+
+fn choice<'c, 'a>(chunk: &'c mut Chunk<'a>) -> Option<&'c mut Choice<'a>> {
+    chunk.output.as_mut()?.choices.as_mut()?.first.as_mut()
+}
+
+#[inline]
+fn slot<'a>(chunk: &mut Chunk<'a>, target: u8, value: Value<'a>) -> Option<()> {
+    match value {
+        Value::Str(s) => match target {
+            CONTENT => choice(chunk)?.message.as_mut()?.content = Some(Content::Str(Text(s))),
+            REASONING => choice(chunk)?.message.as_mut()?.reasoning_content = Some(Text(s)),
+            FINISH => choice(chunk)?.finish_reason = Some(Text(s)),
+            TEXT => chunk.output.as_mut()?.text = Some(Text(s)),
+            OUTPUT_FINISH => chunk.output.as_mut()?.finish_reason = Some(Text(s)),
+            REQUEST_ID => chunk.request_id = Some(Text(s)),
+            _ => return None,
+        },
+        Value::Int(n) => {
+            let usage = chunk.usage.as_mut();
+            match target {
+                INDEX => choice(chunk)?.index = Some(u32::try_from(n).ok()?),
+                INPUT_TOKENS => usage?.input_tokens = n,
+                OUTPUT_TOKENS => usage?.output_tokens = n,
+                TOTAL_TOKENS => usage?.total_tokens = Some(n),
+                PROMPT_CACHED => usage?.prompt_tokens_details.as_mut()?.cached_tokens = Some(n),
+                PROMPT_REASONING => {
+                    usage?.prompt_tokens_details.as_mut()?.reasoning_tokens = Some(n)
+                }
+                OUTPUT_CACHED => usage?.output_tokens_details.as_mut()?.cached_tokens = Some(n),
+                OUTPUT_REASONING => {
+                    usage?.output_tokens_details.as_mut()?.reasoning_tokens = Some(n)
+                }
+                _ => return None,
+            }
+        }
+    }
+    Some(())
+}
+
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Usage {
         Usage {
@@ -552,6 +719,11 @@ impl DashScopeDecoder {
             mode: Mode::Probe(Box::default()),
             ..Default::default()
         }
+    }
+
+    /// Whether the texts are (or may be) cumulative.
+    pub fn long_lines(&self) -> bool {
+        !matches!(self.mode, Mode::Incremental)
     }
 
     /// The stream said it is over: every choice that sent anything has finished.
@@ -713,7 +885,13 @@ impl DashScopeDecoder {
         let data = ev.data;
         let failed = ev.event == "error" || ev.status.is_some_and(|s| s >= 400);
         let mut chunk = Chunk::default();
-        if chunk.read(data).is_none() {
+        if self.fill_by_shape(&mut chunk, data) {
+            // The delta chunk as the reader would have read it, for a fraction of the cost.
+        } else if chunk.read(data).is_some() {
+            if self.shapes.miss() {
+                self.shapes.shape = Shape::learn(data, classify).map(Box::new);
+            }
+        } else {
             chunk = match serde_json::from_str(data) {
                 Ok(c) => c,
                 Err(_) if failed => {
@@ -801,6 +979,25 @@ impl DashScopeDecoder {
             self.choices_seen |= choice_bit(0);
         }
         self.finish_reason(0, &output.finish_reason, emit)
+    }
+
+    /// No shapes: every chunk goes through the reader (tests compare the two).
+    #[cfg(test)]
+    pub(crate) fn without_shapes(&mut self) {
+        self.shapes.off = true;
+    }
+
+    /// `chunk` filled from `data` through the learned shape, if it fits; else left default.
+    fn fill_by_shape<'a>(&mut self, chunk: &mut Chunk<'a>, data: &'a str) -> bool {
+        let Some(shape) = &self.shapes.shape else {
+            return false;
+        };
+        if shape.fill(data, chunk).is_some() {
+            self.shapes.hit();
+            return true;
+        }
+        *chunk = Chunk::default();
+        false
     }
 
     pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {

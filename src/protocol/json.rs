@@ -23,9 +23,62 @@ const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
 /// The index of the first byte at or after `i` that ends a run of plain string bytes: `"`,
-/// `\` or a control character (below 0x20); `b.len()` if there is none. Eight bytes at a time.
+/// `\` or a control character (below 0x20); `b.len()` if there is none. Sixteen bytes at a
+/// time with SSE2 (x86_64's baseline), then eight at a time: a cumulative stream's texts run to
+/// hundreds of kilobytes, and this scan was the decoder's largest cost on them.
 #[inline]
-pub(crate) fn string_end(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn string_end(b: &[u8], i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    let i = string_end_sse2(b, i);
+    string_end_swar(b, i)
+}
+
+/// [`string_end`] over whole 16-byte blocks: the index of the first stop byte, or of the first
+/// byte of the incomplete block at the end (the caller goes on from there).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn string_end_sse2(b: &[u8], mut i: usize) -> usize {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // The stop bytes of one 16-byte block, as a vector (0xff where one is).
+    // SAFETY (both closures): SSE2 is part of every x86_64 target; each unaligned load reads
+    // exactly the 16 bytes of the slice it is given.
+    let stops = |block: &[u8]| unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // max(v, 0x1f) == 0x1f exactly for the bytes 0x00..=0x1f (unsigned).
+        let ctl = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl);
+        _mm_or_si128(_mm_or_si128(quote, slash), control)
+    };
+    let mask = |v: __m128i| unsafe { _mm_movemask_epi8(v) };
+    // Long strings (a cumulative stream's texts) 64 bytes per test, then 16 at a time.
+    while let Some(run) = b.get(i..i + 64) {
+        let (a, c) = (stops(&run[..16]), stops(&run[16..32]));
+        let (d, e) = (stops(&run[32..48]), stops(&run[48..]));
+        // SAFETY: as above (SSE2).
+        let any = unsafe { _mm_or_si128(_mm_or_si128(a, c), _mm_or_si128(d, e)) };
+        if mask(any) != 0 {
+            break;
+        }
+        i += 64;
+    }
+    while let Some(block) = b.get(i..i + 16) {
+        let m = mask(stops(block));
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    i
+}
+
+/// [`string_end`] eight bytes at a time in a `u64`.
+#[inline]
+fn string_end_swar(b: &[u8], mut i: usize) -> usize {
     while let Some(word) = b.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
@@ -77,6 +130,27 @@ impl<'a> Reader<'a> {
             pos: 0,
             depth: 0,
         }
+    }
+
+    /// A reader of `src` from byte `pos` on (a slot of `super::shape`).
+    pub(crate) fn at(src: &'a str, pos: usize) -> Self {
+        Reader { src, pos, depth: 0 }
+    }
+
+    /// Where the reader is: the byte after the last value consumed.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed (`None` at the end).
+    pub(crate) fn peek_byte(&mut self) -> Option<u8> {
+        self.peek()
+    }
+
+    /// Where the next value starts, after whitespace.
+    pub(crate) fn pos_after_whitespace(&mut self) -> Option<usize> {
+        self.peek()?;
+        Some(self.pos)
     }
 
     /// The next byte that is not JSON whitespace, not consumed.
@@ -493,6 +567,35 @@ mod tests {
     }
 
     #[test]
+    fn string_end_agrees_with_a_byte_scan_on_every_byte_value() {
+        // Every byte value at every position of the vector blocks, the word and the tail,
+        // from every start offset in the first block.
+        let reference = |b: &[u8], i: usize| {
+            (i..b.len())
+                .find(|&j| b[j] == b'"' || b[j] == b'\\' || b[j] < 0x20)
+                .unwrap_or(b.len())
+        };
+        for len in [
+            0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 50, 63, 64, 65, 100, 130,
+        ] {
+            for at in 0..len {
+                for stop in 0..=255u8 {
+                    let mut b: Vec<u8> =
+                        (0..len).map(|i| [b'a', 0x20, 0x80, 0xff][i % 4]).collect();
+                    b[at] = stop;
+                    for start in 0..len.min(17) {
+                        assert_eq!(
+                            string_end(&b, start),
+                            reference(&b, start),
+                            "len {len} byte {stop:#x} at {at} from {start}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn strings_borrow_or_unescape() {
         let mut r = Reader::new(r#""plain""#);
         assert!(matches!(r.string(), Some(Cow::Borrowed("plain"))));
@@ -715,6 +818,106 @@ mod tests {
 
     /// Every chunk one edit away from a typical one (a byte deleted, replaced or inserted,
     /// from an alphabet of JSON's structural characters): the fast reader gives up or agrees.
+    // ---- Shapes (`super::super::shape`) against the reader ----
+    use super::super::shape_agrees;
+
+    #[test]
+    fn shapes_fill_every_recorded_chunk_as_the_reader_does() {
+        let mut fitted = 0;
+        for (file, protocol) in [
+            ("compatible_basic.sse", Protocol::Compatible),
+            ("compatible_thinking.sse", Protocol::Compatible),
+            ("dashscope_incremental.sse", Protocol::Dashscope),
+            ("dashscope_thinking.sse", Protocol::Dashscope),
+            ("dashscope_cumulative.sse", Protocol::Dashscope),
+            ("dashscope_search.sse", Protocol::Dashscope),
+            ("dashscope_search_escapes.sse", Protocol::Dashscope),
+        ] {
+            let datas = fixture_datas(file);
+            for learned in &datas {
+                for data in &datas {
+                    let (agrees, fits) = shape_agrees(protocol, learned, data);
+                    assert!(agrees, "{file}: learned from {learned}, applied to {data}");
+                    fitted += usize::from(fits);
+                }
+            }
+        }
+        assert!(fitted > 100, "{fitted}");
+    }
+
+    #[test]
+    fn shapes_agree_on_the_typical_and_edge_chunks() {
+        let all: Vec<&str> = TYPICAL_COMPATIBLE
+            .iter()
+            .chain(TYPICAL_DASHSCOPE)
+            .chain(EDGES)
+            .copied()
+            .collect();
+        let mut fitted = 0;
+        for p in BOTH {
+            for learned in &all {
+                for applied in &all {
+                    let (agrees, fits) = shape_agrees(p, learned, applied);
+                    assert!(
+                        agrees,
+                        "{p:?}: learned from {learned}, applied to {applied}"
+                    );
+                    fitted += usize::from(fits);
+                }
+            }
+        }
+        assert!(fitted > 10, "{fitted}");
+    }
+
+    /// A shape learned from a typical delta chunk, applied to every single-byte edit of it;
+    /// and one learned from each edit the reader reads, applied to the chunk.
+    #[test]
+    fn shapes_agree_on_single_edits() {
+        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
+        let (mut tried, mut fitted, mut missed) = (0usize, 0usize, 0usize);
+        for (seed, protocol) in [
+            (TYPICAL_COMPATIBLE[0], Protocol::Compatible),
+            (TYPICAL_COMPATIBLE[1], Protocol::Compatible),
+            (TYPICAL_DASHSCOPE[0], Protocol::Dashscope),
+            (TYPICAL_DASHSCOPE[2], Protocol::Dashscope),
+            (TYPICAL_DASHSCOPE[4], Protocol::Dashscope),
+        ] {
+            let b = seed.as_bytes();
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for i in 0..=b.len() {
+                if i < b.len() {
+                    variants.push([&b[..i], &b[i + 1..]].concat());
+                }
+                for &c in ALPHABET {
+                    if i < b.len() {
+                        variants.push([&b[..i], &[c], &b[i + 1..]].concat());
+                    }
+                    variants.push([&b[..i], &[c], &b[i..]].concat());
+                }
+            }
+            for v in variants {
+                let Ok(data) = String::from_utf8(v) else {
+                    continue;
+                };
+                tried += 1;
+                for (learned, applied) in [(seed, data.as_str()), (data.as_str(), seed)] {
+                    let (agrees, fits) = shape_agrees(protocol, learned, applied);
+                    assert!(
+                        agrees,
+                        "{protocol:?}: learned from {learned}, applied to {applied}"
+                    );
+                    fitted += usize::from(fits);
+                    missed += usize::from(!fits);
+                }
+            }
+        }
+        assert!(tried > 10_000, "{tried}");
+        assert!(
+            fitted > 1_000 && missed > 1_000,
+            "fitted {fitted}, missed {missed}"
+        );
+    }
+
     #[test]
     fn single_edits_agree() {
         const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";

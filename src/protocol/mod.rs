@@ -6,6 +6,7 @@
 pub mod compatible;
 pub mod dashscope;
 pub(crate) mod json;
+pub(crate) mod shape;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -195,6 +196,15 @@ impl Decoder {
         }
     }
 
+    /// Whether the stream is (or may be) cumulative: its lines then grow to the whole answer.
+    pub fn long_lines(&self) -> bool {
+        match self {
+            Decoder::Detect { incremental } => *incremental != Some(true),
+            Decoder::Compatible(_) => false,
+            Decoder::DashScope(d) => d.long_lines(),
+        }
+    }
+
     pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
         if let Decoder::Detect { incremental } = *self {
             *self = Decoder::with_output(Some(Self::detect(ev)), incremental);
@@ -274,6 +284,18 @@ pub fn fast_reader_agrees(protocol: Protocol, data: &str) -> (bool, bool) {
     }
 }
 
+/// For tests and the fuzz target: the shape learned from `learned` (when the fast reader reads
+/// it) applied to `data`, against the fast reader on `data`: whether they agree, and whether the
+/// shape fitted `data` at all. With [`fast_reader_agrees`], a chunk filled through a shape is
+/// the one serde_json makes.
+#[doc(hidden)]
+pub fn shape_agrees(protocol: Protocol, learned: &str, data: &str) -> (bool, bool) {
+    match protocol {
+        Protocol::Compatible => compatible::shape_agrees(learned, data),
+        Protocol::Dashscope => dashscope::shape_agrees(learned, data),
+    }
+}
+
 /// The fast reader's chunk (`read` into a default one) against serde_json's, compared field by
 /// field through `Debug`: whether they agree, and whether the fast reader read it at all.
 fn agrees<'a, C>(data: &'a str, read: impl FnOnce(&mut C, &'a str) -> Option<()>) -> (bool, bool)
@@ -298,6 +320,73 @@ pub fn check_raw(decoder: &mut Decoder, ev: &SseEvent<'_>) -> Result<()> {
     match decoder.event(ev, &mut |_| Ok(())) {
         Err(e) if e.api.is_some() || e.exit == crate::error::Exit::Interrupted => Err(e),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::testutil::to_owned;
+    use super::*;
+    use crate::sse::{LineTooLong, SseDecoder};
+
+    fn decode(protocol: Protocol, shapes: bool, reads: &[&[u8]]) -> (Vec<Event<'static>>, bool) {
+        let mut decoder = Decoder::new(Some(protocol), true);
+        if !shapes {
+            match &mut decoder {
+                Decoder::Compatible(d) => d.without_shapes(),
+                Decoder::DashScope(d) => d.without_shapes(),
+                Decoder::Detect { .. } => unreachable!(),
+            }
+        }
+        let mut sse = SseDecoder::default();
+        let mut out = Vec::new();
+        let mut failed = None;
+        for read in reads {
+            let _ = sse.feed::<LineTooLong>(read, &mut |ev| {
+                if failed.is_none() && !decoder.is_done() {
+                    if let Err(e) = decoder.event(&ev, &mut |e| {
+                        out.push(to_owned(e));
+                        Ok(())
+                    }) {
+                        failed = Some(e.to_string());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let ok = failed.is_none()
+            && decoder
+                .finish(&mut |e| {
+                    out.push(to_owned(e));
+                    Ok(())
+                })
+                .is_ok();
+        (out, ok)
+    }
+
+    /// Every recording, fed in two reads split at every byte: the same events with shapes as
+    /// with the reader alone.
+    #[test]
+    fn shapes_change_nothing_a_recording_decodes_to_at_any_split() {
+        for (file, protocol) in [
+            ("compatible_basic.sse", Protocol::Compatible),
+            ("compatible_thinking.sse", Protocol::Compatible),
+            ("dashscope_incremental.sse", Protocol::Dashscope),
+            ("dashscope_thinking.sse", Protocol::Dashscope),
+            ("dashscope_cumulative.sse", Protocol::Dashscope),
+            ("dashscope_search.sse", Protocol::Dashscope),
+            ("dashscope_search_escapes.sse", Protocol::Dashscope),
+        ] {
+            let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+            let body = std::fs::read(&path).expect("fixture is readable");
+            let (want, ok) = decode(protocol, false, &[&body]);
+            assert!(ok && want.len() > 3, "{file}");
+            for at in 0..=body.len() {
+                let (got, ok) = decode(protocol, true, &[&body[..at], &body[at..]]);
+                assert!(ok, "{file} split at {at}");
+                assert_eq!(got, want, "{file} split at {at}");
+            }
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub fn check_id(id: &str, what: &str) -> Result<()> {
 
 impl<'a> Client<'a> {
     pub fn new(config: &Config, key: ApiKey, cancel: &'a Cancel, quiet: bool) -> Result<Self> {
-        let agent = transport::agent_for(&config.network, &config.base_url)?;
+        let agent = transport::agent_for(&config.network, &config.base_url, false)?;
         Ok(Client {
             agent,
             base: config.base_url.clone(),
