@@ -43,6 +43,12 @@ fn secret() -> Option<&'static str> {
     SECRET.get().map(|s| s.text.as_str())
 }
 
+/// Whether the key (if any) reads the same inside a JSON string as outside it: no quote,
+/// backslash or control character, which JSON would escape. Then redacting JSON text finds it.
+pub fn key_is_plain_json() -> bool {
+    secret().is_none_or(|s| !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20))
+}
+
 /// Whether `text` holds the whole key.
 fn contains_key(text: &[u8]) -> bool {
     SECRET.get().is_some_and(|s| s.finder.find(text).is_some())

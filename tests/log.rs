@@ -1018,3 +1018,29 @@ fn log_show_on_a_terminal_is_rendered_as_live_answers_are() {
         piped.stdout
     );
 }
+
+#[test]
+fn a_long_prompt_is_listed_by_its_start_and_kept_whole_for_continue() {
+    let log = Log::new("long-prompt");
+    let server = Server::start(vec![
+        Reply::sse(complete(&["Read it."])),
+        Reply::sse(complete(&["Yes."])),
+    ]);
+    let prompt = format!("needlestart {} needleend", "word ".repeat(40_000));
+    ok(&run(log.ask(&server).arg("-"), Some(prompt.as_bytes())));
+    let row = log.only_row();
+    let listed = row["prompt"].as_str().unwrap();
+    assert!(listed.starts_with("needlestart word"), "{}", &listed[..40]);
+    assert!(listed.len() < 70 << 10, "{} bytes listed", listed.len());
+    assert!(
+        listed.ends_with("more bytes: the whole prompt is in this exchange's messages]"),
+        "{}",
+        &listed[listed.len() - 100..]
+    );
+    assert_eq!(row["messages"][0]["content"], prompt.as_str());
+    assert_eq!(log.rows(&["-q", "needlestart"]).len(), 1);
+    // Nothing is lost: the next turn sends the whole prompt again.
+    ok(&run(log.ask(&server).args(["-c", "did you?"]), None));
+    let reqs = server.requests();
+    assert_eq!(reqs[1].json()["messages"][0]["content"], prompt.as_str());
+}

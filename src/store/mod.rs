@@ -133,8 +133,10 @@ pub struct NewExchange {
     pub system: Option<String>,
     /// The user's prompt this turn, for listing and search.
     pub prompt: Option<String>,
-    /// The messages sent this turn (not the earlier turns of the conversation), as JSON.
-    pub messages: Value,
+    /// The messages sent this turn (not the earlier turns of the conversation), as JSON text
+    /// (serialized once, straight from the request's messages: a big prompt is not copied
+    /// into a second `Value` first).
+    pub messages: String,
     /// Attachments: path or URL, size and hash; never their bytes.
     pub media: Option<Value>,
     pub params: Value,
@@ -260,7 +262,7 @@ impl Store {
                 x.base_url,
                 x.system,
                 x.prompt,
-                x.messages.to_string(),
+                x.messages,
                 x.media.as_ref().map(Value::to_string),
                 x.params.to_string(),
                 x.run_id,

@@ -140,13 +140,13 @@ pub fn new_exchange(cli: &Cli, config: &Config, cid: Option<String>) -> NewExcha
     let id = new_id();
     // The messages sent this turn: after the -s system message and the earlier turns.
     let skip = usize::from(cli.system.is_some()) + cli.history.len();
-    let messages: Vec<Value> = config.messages.iter().skip(skip).cloned().collect();
+    let messages = messages_json(config.messages.get(skip..).unwrap_or_default());
     let prompt = config
         .prompt_index
         .and_then(|i| config.messages.get(i))
         .and_then(|m| m.get("content"))
         .and_then(Value::as_str)
-        .map(str::to_owned);
+        .map(listed_prompt);
     let mut params = Map::new();
     params.extend(config.params.clone());
     if let Some(t) = config.thinking {
@@ -183,11 +183,46 @@ pub fn new_exchange(cli: &Cli, config: &Config, cid: Option<String>) -> NewExcha
         base_url: crate::redact::url_passwords(&config.base_url).into_owned(),
         system: cli.system.clone().map(crate::redact::redact_string),
         prompt: prompt.map(crate::redact::redact_string),
-        messages: clean_value(Value::Array(messages)),
+        messages,
         media,
         params: clean_value(Value::Object(params)),
         run_id: None,
     }
+}
+
+/// The messages as the log keeps them: JSON text with the key redacted. Serialized from the
+/// borrowed messages and redacted as text, which is the same as redacting every string in them
+/// as long as the key's JSON form is its text (no quote, backslash or control character, as in
+/// every real key); else they are cleaned string by string.
+fn messages_json(messages: &[Value]) -> String {
+    if crate::redact::key_is_plain_json() {
+        let json = serde_json::to_string(messages).unwrap_or_else(|_| "[]".to_owned());
+        crate::redact::redact_string(json)
+    } else {
+        clean_value(Value::Array(messages.to_vec())).to_string()
+    }
+}
+
+/// How much of a prompt the `prompt` column keeps. That column is for listing, `log show` and
+/// full-text search; the whole prompt is in the row's `messages`, from which `-c` rebuilds the
+/// conversation. Indexing a 50 MB prompt whole took 1.6 s and 350 MiB (issue 17).
+pub const PROMPT_LISTED: usize = 64 << 10;
+
+/// The prompt as the `prompt` column keeps it: whole up to [`PROMPT_LISTED`] bytes, else its
+/// start (cut at a character boundary) and a line saying how much more the messages hold.
+fn listed_prompt(prompt: &str) -> String {
+    if prompt.len() <= PROMPT_LISTED {
+        return prompt.to_owned();
+    }
+    let mut end = PROMPT_LISTED;
+    while !prompt.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[… {} more bytes: the whole prompt is in this exchange's messages]",
+        &prompt[..end],
+        prompt.len() - end
+    )
 }
 
 /// An attachment as the log keeps it: the path or URL, and for a local file its size and

@@ -24,7 +24,7 @@ fn row(prompt: &str, cid: Option<&str>) -> NewExchange {
         protocol: "compatible".to_owned(),
         base_url: "http://127.0.0.1:1/compatible-mode/v1".to_owned(),
         prompt: Some(prompt.to_owned()),
-        messages: json!([{"role": "user", "content": prompt}]),
+        messages: json!([{"role": "user", "content": prompt}]).to_string(),
         params: json!({}),
         ..Default::default()
     }
