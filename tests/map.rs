@@ -192,6 +192,7 @@ fn bad_input_is_exit_2_before_anything_is_sent() {
         ),
         ("t.csv", "text\nx\n", vec!["--template", "{nope}"], "unknown placeholder {nope}"),
         ("b.jsonl", "{\"prompt\":\"x\"}\n{oops\n", vec![], "input line 2"),
+        ("prompts", "what is 2+2?\n", vec![], "for one prompt a line, use --lines"),
         ("u.txt", "x\n", vec!["--template", "{line"], "unclosed {"),
     ] {
         let input = write(&dir, name, text);

@@ -293,8 +293,15 @@ impl<R: BufRead> Items<R> {
                 if buf.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let value: Value = serde_json::from_slice(buf)
-                    .map_err(|e| at(*line, format!("not a JSON object: {e}")))?;
+                let value: Value = serde_json::from_slice(buf).map_err(|e| {
+                    at(
+                        *line,
+                        format!(
+                            "not a JSON object: {e} (JSON lines are read unless the input \
+                                 is a .csv or .txt file; for one prompt a line, use --lines)"
+                        ),
+                    )
+                })?;
                 return json_item(value, *line, template, self.id_column.as_deref()).map(Some);
             },
             Kind::Csv {
