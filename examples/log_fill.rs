@@ -130,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let output = content.len() as u64 / 4;
         store.complete(
             &id,
-            &Outcome {
+            &mut Outcome {
                 status: "ok",
                 content,
                 finish_reason: Some("stop".to_owned()),

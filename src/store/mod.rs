@@ -270,41 +270,52 @@ impl Store {
         Ok(())
     }
 
-    /// Complete the row `id` once, at the end of the run.
-    pub fn complete(&self, id: &str, o: &Outcome) -> Result<()> {
+    /// Complete the row `id` once, at the end of the run. The answer's text is taken out of
+    /// `o` once SQLite holds its own copy of every bound value and before the row is written,
+    /// so the end of a run does not hold the answer once more than it must (DESIGN §5's memory
+    /// budget: the row's record and the full-text index each copy it again).
+    pub fn complete(&self, id: &str, o: &mut Outcome) -> Result<()> {
         let u = o.usage;
         let n = |v: Option<u64>| v.map(|v| v.min(i64::MAX as u64) as i64);
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE exchanges SET ended_at = ?2, status = ?3, content = ?4, reasoning = ?5,
-                    tool_calls = ?6, sources = ?7, finish_reason = ?8, input_tokens = ?9,
-                    output_tokens = ?10, total_tokens = ?11, cached_tokens = ?12,
-                    reasoning_tokens = ?13, request_id = ?14, ttft_ms = ?15, duration_ms = ?16,
-                    error = ?17, exit_code = ?18, clipped = ?19
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                now_ms(),
-                o.status,
-                o.content,
-                o.reasoning,
-                o.tool_calls.as_ref().map(Value::to_string),
-                o.sources.as_ref().map(Value::to_string),
-                o.finish_reason,
-                n(u.map(|u| u.input_tokens)),
-                n(u.map(|u| u.output_tokens)),
-                n(u.map(|u| u.total_tokens)),
-                n(u.and_then(|u| u.cached_tokens)),
-                n(u.and_then(|u| u.reasoning_tokens)),
-                o.request_id,
-                o.ttft_ms,
-                o.duration_ms,
-                o.error,
-                o.exit_code,
-                o.clipped,
-            ])?;
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE exchanges SET ended_at = ?2, status = ?3, content = ?4, reasoning = ?5,
+                tool_calls = ?6, sources = ?7, finish_reason = ?8, input_tokens = ?9,
+                output_tokens = ?10, total_tokens = ?11, cached_tokens = ?12,
+                reasoning_tokens = ?13, request_id = ?14, ttft_ms = ?15, duration_ms = ?16,
+                error = ?17, exit_code = ?18, clipped = ?19
+             WHERE id = ?1",
+        )?;
+        {
+            let tool_calls = o.tool_calls.as_ref().map(Value::to_string);
+            let sources = o.sources.as_ref().map(Value::to_string);
+            let values: [&dyn rusqlite::ToSql; 19] = [
+                &id,
+                &now_ms(),
+                &o.status,
+                &o.content,
+                &o.reasoning,
+                &tool_calls,
+                &sources,
+                &o.finish_reason,
+                &n(u.map(|u| u.input_tokens)),
+                &n(u.map(|u| u.output_tokens)),
+                &n(u.map(|u| u.total_tokens)),
+                &n(u.and_then(|u| u.cached_tokens)),
+                &n(u.and_then(|u| u.reasoning_tokens)),
+                &o.request_id,
+                &o.ttft_ms,
+                &o.duration_ms,
+                &o.error,
+                &o.exit_code,
+                &o.clipped,
+            ];
+            for (i, v) in values.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 1, v)?;
+            }
+        }
+        o.content = String::new();
+        o.reasoning = String::new();
+        let changed = stmt.raw_execute()?;
         if changed != 1 {
             return Err(StoreError(format!("the row {id} is gone")));
         }

@@ -68,10 +68,10 @@ fn fts5_is_compiled_in_and_search_finds_prompts_and_answers() {
     store.insert(&a).expect("insert");
     store.insert(&b).expect("insert");
     store
-        .complete(&a.id, &answer("Otters hold hands."))
+        .complete(&a.id, &mut answer("Otters hold hands."))
         .expect("complete");
     store
-        .complete(&b.id, &answer("Badgers dig."))
+        .complete(&b.id, &mut answer("Badgers dig."))
         .expect("complete");
     let find = |q: &str| -> Vec<String> {
         store
@@ -150,7 +150,7 @@ fn prefixes_name_one_conversation_or_exchange_or_say_which_they_could_be() {
     other.cid = other.id.clone();
     for x in [&first, &second, &other] {
         store.insert(x).expect("insert");
-        store.complete(&x.id, &answer("a")).expect("complete");
+        store.complete(&x.id, &mut answer("a")).expect("complete");
     }
     assert_eq!(
         store.resolve("01a").expect("one conversation"),

@@ -626,7 +626,7 @@ impl Log {
                         .unchecked_transaction()
                         .map_err(store::StoreError::from)
                         .and_then(|tx| {
-                            for (row, outcome) in &batch {
+                            for (row, outcome) in &mut batch {
                                 store.insert(row)?;
                                 store.complete(&row.id, outcome)?;
                             }
