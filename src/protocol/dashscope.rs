@@ -523,22 +523,7 @@ pub(super) fn fast_agrees(data: &str) -> (bool, bool) {
 
 /// See `super::shape_agrees`.
 pub(super) fn shape_agrees(learned: &str, data: &str) -> (bool, bool) {
-    let mut first = Chunk::default();
-    if first.read(learned).is_none() {
-        return (true, false);
-    }
-    let Some(shape) = Shape::learn(learned, classify) else {
-        return (true, false);
-    };
-    let mut filled = Chunk::default();
-    if shape.fill(data, &mut filled).is_none() {
-        return (true, false);
-    }
-    let mut read = Chunk::default();
-    match read.read(data) {
-        Some(()) => (format!("{filled:?}") == format!("{read:?}"), true),
-        None => (false, true),
-    }
+    super::shape_agrees_with(learned, data, Chunk::read, classify)
 }
 
 // The chunk's shape (`super::shape`): what `Chunk::read` and the `read`s below do at each path,

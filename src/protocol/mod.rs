@@ -296,6 +296,33 @@ pub fn shape_agrees(protocol: Protocol, learned: &str, data: &str) -> (bool, boo
     }
 }
 
+/// [`shape_agrees`] for one protocol's chunk type, its reader and its classifier.
+fn shape_agrees_with<'a, C>(
+    learned: &'a str,
+    data: &'a str,
+    read: fn(&mut C, &'a str) -> Option<()>,
+    classify: fn(&[shape::Step<'_>]) -> shape::Class,
+) -> (bool, bool)
+where
+    C: Default + fmt::Debug + shape::Fill<'a>,
+{
+    if read(&mut C::default(), learned).is_none() {
+        return (true, false);
+    }
+    let Some(shape) = shape::Shape::learn(learned, classify) else {
+        return (true, false);
+    };
+    let mut filled = C::default();
+    if shape.fill(data, &mut filled).is_none() {
+        return (true, false);
+    }
+    let mut fast = C::default();
+    match read(&mut fast, data) {
+        Some(()) => (format!("{filled:?}") == format!("{fast:?}"), true),
+        None => (false, true),
+    }
+}
+
 /// The fast reader's chunk (`read` into a default one) against serde_json's, compared field by
 /// field through `Debug`: whether they agree, and whether the fast reader read it at all.
 fn agrees<'a, C>(data: &'a str, read: impl FnOnce(&mut C, &'a str) -> Option<()>) -> (bool, bool)
