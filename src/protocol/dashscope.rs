@@ -670,6 +670,78 @@ fn slot<'a>(chunk: &mut Chunk<'a>, target: u8, value: Value<'a>) -> Option<()> {
     Some(())
 }
 
+/// A delta chunk as the learned shape (`super::shape`) fills it: only what a shape can hold
+/// (one choice, plain text, usage, the id), flat, so that nothing is built, moved or dropped
+/// per event. `DashScopeDecoder::delta` decodes it as `event` decodes the `Chunk` the reader
+/// would have made of the same data (`classify` says what a shape holds; the tests compare the
+/// two paths on every recording and on single-byte edits of typical chunks).
+#[derive(Debug, Default)]
+struct Delta<'a> {
+    /// The objects and arrays present (`1 << target`): what is `Some` in the reader's chunk.
+    built: u32,
+    index: Option<u32>,
+    content: Option<Cow<'a, str>>,
+    reasoning: Option<Cow<'a, str>>,
+    finish: Option<Cow<'a, str>>,
+    text: Option<Cow<'a, str>>,
+    output_finish: Option<Cow<'a, str>>,
+    request_id: Option<Cow<'a, str>>,
+    input_tokens: u64,
+    output_tokens: u64,
+    total_tokens: Option<u64>,
+    prompt_cached: Option<u64>,
+    output_reasoning: Option<u64>,
+}
+
+impl Delta<'_> {
+    fn has(&self, target: u8) -> bool {
+        self.built & (1 << target) != 0
+    }
+}
+
+impl<'a> Fill<'a> for Delta<'a> {
+    #[inline]
+    fn build(&mut self, target: u8) -> Option<()> {
+        // The shape builds parents before children, as `build` needs for a `Chunk`.
+        match target {
+            ROOT | OUTPUT | CHOICES | CHOICE | MESSAGE | USAGE | PROMPT_DETAILS
+            | OUTPUT_DETAILS => self.built |= 1 << target,
+            _ => return None,
+        }
+        Some(())
+    }
+
+    #[inline]
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
+        match value {
+            Value::Str(s) => {
+                let field = match target {
+                    CONTENT => &mut self.content,
+                    REASONING => &mut self.reasoning,
+                    FINISH => &mut self.finish,
+                    TEXT => &mut self.text,
+                    OUTPUT_FINISH => &mut self.output_finish,
+                    REQUEST_ID => &mut self.request_id,
+                    _ => return None,
+                };
+                *field = Some(s);
+            }
+            Value::Int(n) => match target {
+                INDEX => self.index = Some(u32::try_from(n).ok()?),
+                INPUT_TOKENS => self.input_tokens = n,
+                OUTPUT_TOKENS => self.output_tokens = n,
+                TOTAL_TOKENS => self.total_tokens = Some(n),
+                PROMPT_CACHED => self.prompt_cached = Some(n),
+                OUTPUT_REASONING => self.output_reasoning = Some(n),
+                // Read (and so checked) like the others, but not used.
+                PROMPT_REASONING | OUTPUT_CACHED => {}
+                _ => return None,
+            },
+        }
+        Some(())
+    }
+}
+
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Usage {
         Usage {
@@ -845,10 +917,10 @@ impl DashScopeDecoder {
     fn finish_reason(
         &mut self,
         choice: u32,
-        reason: &Option<Text<'_>>,
+        reason: Option<&str>,
         emit: &mut Emit<'_>,
     ) -> Result<()> {
-        match nonempty(reason) {
+        match reason.filter(|r| !r.is_empty()) {
             Some(r) if r != "null" => {
                 self.decide(false, emit)?;
                 self.finished = true;
@@ -869,10 +941,16 @@ impl DashScopeDecoder {
         }
         let data = ev.data;
         let failed = ev.event == "error" || ev.status.is_some_and(|s| s >= 400);
+        if let Some(shape) = &self.shapes.shape {
+            let mut delta = Delta::default();
+            if shape.fill(data, &mut delta).is_some() {
+                // The delta chunk as the reader would have read it, for a fraction of the cost.
+                self.shapes.hit();
+                return self.delta(ev.status, failed, delta, emit);
+            }
+        }
         let mut chunk = Chunk::default();
-        if self.fill_by_shape(&mut chunk, data) {
-            // The delta chunk as the reader would have read it, for a fraction of the cost.
-        } else if chunk.read(data).is_some() {
+        if chunk.read(data).is_some() {
             if self.shapes.miss() {
                 self.shapes.shape = Shape::learn(data, classify).map(Box::new);
             }
@@ -954,7 +1032,7 @@ impl DashScopeDecoder {
                     emit_tool_calls(index, calls, seen, emit)?;
                 }
             }
-            self.finish_reason(index, &choice.finish_reason, emit)?;
+            self.finish_reason(index, nonempty(&choice.finish_reason), emit)?;
         }
         if let Some(text) = output.text.take() {
             self.choices_seen |= choice_bit(0);
@@ -963,7 +1041,7 @@ impl DashScopeDecoder {
         if nonempty(&output.finish_reason).is_some_and(|r| r != "null") {
             self.choices_seen |= choice_bit(0);
         }
-        self.finish_reason(0, &output.finish_reason, emit)
+        self.finish_reason(0, nonempty(&output.finish_reason), emit)
     }
 
     /// No shapes: every chunk goes through the reader (tests compare the two).
@@ -972,17 +1050,64 @@ impl DashScopeDecoder {
         self.shapes.off = true;
     }
 
-    /// `chunk` filled from `data` through the learned shape, if it fits; else left default.
-    fn fill_by_shape<'a>(&mut self, chunk: &mut Chunk<'a>, data: &'a str) -> bool {
-        let Some(shape) = &self.shapes.shape else {
-            return false;
-        };
-        if shape.fill(data, chunk).is_some() {
-            self.shapes.hit();
-            return true;
+    /// `event` for a chunk the learned shape filled: the same steps on what a shape can hold
+    /// (no error object, code, message, search results or tool calls; one choice).
+    fn delta(
+        &mut self,
+        status: Option<u16>,
+        failed: bool,
+        d: Delta<'_>,
+        emit: &mut Emit<'_>,
+    ) -> Result<()> {
+        if let Some(id) = d.request_id.as_deref().filter(|s| !s.is_empty()) {
+            if self.request_id.as_deref() != Some(id) {
+                self.request_id = Some(id.to_owned());
+            }
         }
-        *chunk = Chunk::default();
-        false
+        if failed {
+            // `code` and `message` are `null` in a shape.
+            return Err(Error::api(ApiError {
+                status,
+                code: None,
+                message: String::new(),
+                request_id: self.request_id.clone(),
+            }));
+        }
+        if d.has(USAGE) {
+            self.usage = Some(Usage {
+                input_tokens: d.input_tokens,
+                output_tokens: d.output_tokens,
+                total_tokens: d
+                    .total_tokens
+                    .unwrap_or(d.input_tokens.saturating_add(d.output_tokens)),
+                cached_tokens: d.prompt_cached,
+                reasoning_tokens: d.output_reasoning,
+                search_count: None,
+            });
+        }
+        if !d.has(OUTPUT) {
+            return Ok(());
+        }
+        if d.has(CHOICE) {
+            let index = d.index.unwrap_or(0);
+            self.choices_seen |= choice_bit(index);
+            if let Some(r) = d.reasoning {
+                self.text(index, true, r, emit)?;
+            }
+            if let Some(c) = d.content {
+                self.text(index, false, c, emit)?;
+            }
+            self.finish_reason(index, d.finish.as_deref(), emit)?;
+        }
+        if let Some(text) = d.text {
+            self.choices_seen |= choice_bit(0);
+            self.text(0, false, text, emit)?;
+        }
+        let finish = d.output_finish.as_deref();
+        if finish.is_some_and(|r| !r.is_empty() && r != "null") {
+            self.choices_seen |= choice_bit(0);
+        }
+        self.finish_reason(0, finish, emit)
     }
 
     pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {

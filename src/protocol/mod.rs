@@ -418,6 +418,131 @@ mod shape_tests {
 }
 
 #[cfg(test)]
+mod delta_tests {
+    use super::testutil::collect;
+    use super::*;
+
+    /// A native stream's events, decoded with shapes (a delta chunk filled through the learned
+    /// shape is decoded by `DashScopeDecoder::delta`) and without (every chunk through the
+    /// reader and `event`): the events, and the error, as text.
+    fn both(
+        incremental: bool,
+        events: &[(&str, &str, Option<u16>)],
+    ) -> [(Vec<Event<'static>>, String); 2] {
+        [true, false].map(|shapes| {
+            let mut decoder = Decoder::new(Some(Protocol::Dashscope), incremental);
+            if let (false, Decoder::DashScope(d)) = (shapes, &mut decoder) {
+                d.without_shapes();
+            }
+            let (out, r) = collect(&mut decoder, events);
+            let ending = match r {
+                Ok(()) => format!("ok {:?} {:?}", decoder.usage(), decoder.request_id()),
+                Err(e) => format!("{e} {:?} {:?} {:?}", e.exit, e.api, decoder.request_id()),
+            };
+            (out, ending)
+        })
+    }
+
+    /// Every single-byte edit of typical delta chunks (deleted, replaced, inserted from an
+    /// alphabet of JSON's structural characters), between unedited ones so that a shape is
+    /// learned before it and applied after it (or learned from it): the same events, usage,
+    /// request id and errors whether the shape path decodes what fits or the reader does all.
+    /// Also as an `event:error` and with an HTTP status of 500, and cumulative.
+    #[test]
+    fn the_shape_path_decodes_every_edit_as_the_reader_path_does() {
+        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
+        let seeds = [
+            r#"{"output":{"choices":[{"message":{"content":" let a server push","role":"assistant"},"finish_reason":"null"}]},"usage":{"total_tokens":28,"output_tokens":2,"input_tokens":26,"prompt_tokens_details":{"cached_tokens":0}},"request_id":"d30a9914-ac97"}"#,
+            r#"{"output":{"choices":[{"index":0,"message":{"reasoning_content":"hm","content":""},"finish_reason":"null"}]},"usage":{"input_tokens":1,"output_tokens":2,"output_tokens_details":{"reasoning_tokens":1}},"request_id":""}"#,
+            r#"{"output":{"text":"plain","finish_reason":"null"},"usage":{"input_tokens":3,"output_tokens":4,"total_tokens":null},"request_id":"r"}"#,
+        ];
+        let last = r#"{"output":{"choices":[{"message":{"content":"","role":"assistant"},"finish_reason":"stop"}]},"usage":{"total_tokens":30,"output_tokens":4,"input_tokens":26},"request_id":"d30a9914-ac97"}"#;
+        let (mut tried, mut decoded) = (0usize, 0usize);
+        for seed in seeds {
+            let b = seed.as_bytes();
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for i in 0..=b.len() {
+                if i < b.len() {
+                    variants.push([&b[..i], &b[i + 1..]].concat());
+                }
+                for &c in ALPHABET {
+                    if i < b.len() {
+                        variants.push([&b[..i], &[c], &b[i + 1..]].concat());
+                    }
+                    variants.push([&b[..i], &[c], &b[i..]].concat());
+                }
+            }
+            for v in variants {
+                let Ok(data) = String::from_utf8(v) else {
+                    continue;
+                };
+                tried += 1;
+                let cases: [(&str, Option<u16>, bool); 4] = [
+                    ("result", Some(200), true),
+                    ("error", Some(200), true),
+                    ("result", Some(500), true),
+                    ("result", Some(200), false),
+                ];
+                for (kind, status, incremental) in cases {
+                    let events = [
+                        ("result", seed, Some(200)),
+                        (kind, data.as_str(), status),
+                        ("result", seed, Some(200)),
+                        ("result", data.as_str(), Some(200)),
+                        ("result", last, Some(200)),
+                    ];
+                    let [with, without] = both(incremental, &events);
+                    assert_eq!(with, without, "{kind} {status:?} {incremental}: {data}");
+                    decoded += usize::from(without.1.starts_with("ok"));
+                }
+            }
+        }
+        assert!(tried > 5_000 && decoded > 1_000, "{tried} {decoded}");
+    }
+
+    /// Ids, finish values and texts that repeat the learned chunk's bytes (known without
+    /// reading them) or do not, escaped or not, `null` or empty, learned from each and applied
+    /// to each.
+    #[test]
+    fn repeated_and_changed_values_decode_alike() {
+        let chunk = |content: &str, finish: &str, id: &str| {
+            format!(
+                r#"{{"output":{{"choices":[{{"message":{{"content":{content},"role":"assistant"}},"finish_reason":{finish}}}]}},"usage":{{"input_tokens":1,"output_tokens":2}},"request_id":{id}}}"#
+            )
+        };
+        let values = [
+            r#""a""#,
+            r#""a\nb""#,
+            r#""""#,
+            "null",
+            r#""\u0061""#,
+            r#""é""#,
+        ];
+        let mut datas = Vec::new();
+        for content in values {
+            for finish in [r#""null""#, r#""stop""#, r#""""#, "null", r#""nu\u006cl""#] {
+                for id in [r#""r-1""#, r#""r-2""#, r#""r\u002d1""#, r#""""#, "null"] {
+                    datas.push(chunk(content, finish, id));
+                }
+            }
+        }
+        for learned in &datas {
+            for data in &datas {
+                let events = [
+                    ("result", learned.as_str(), Some(200)),
+                    ("result", data.as_str(), Some(200)),
+                    ("result", data.as_str(), Some(200)),
+                ];
+                for incremental in [true, false] {
+                    let [with, without] = both(incremental, &events);
+                    assert_eq!(with, without, "learned {learned}, then {data}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
 

@@ -107,6 +107,9 @@ struct Slot {
     value_end: u32,
     kind: Kind,
     target: u8,
+    /// A string without escapes in the learned chunk: when the next chunk repeats its bytes
+    /// (an id, a `"null"` finish), the value is known without reading it.
+    plain: bool,
 }
 
 /// Slots in a shape at most: more is not a delta chunk.
@@ -163,14 +166,28 @@ impl Shape {
             if !same(d.get(dpos..dpos + lit.len())?, lit) {
                 return None;
             }
-            let mut r = Reader::at(data, dpos + lit.len());
+            let start = dpos + lit.len();
+            tpos = s.value_end as usize;
+            if s.plain {
+                // The same bytes as the learned string: a quote, plain bytes (no quote,
+                // backslash or control character) and a quote, which the reader reads as
+                // exactly these bytes, borrowed.
+                let learned = &t[s.lit_end as usize..tpos];
+                let end = start + learned.len();
+                if d.get(start..end).is_some_and(|v| same(v, learned)) {
+                    let text = data.get(start + 1..end - 1)?;
+                    chunk.slot(s.target, Value::Str(Cow::Borrowed(text)))?;
+                    dpos = end;
+                    continue;
+                }
+            }
+            let mut r = Reader::at(data, start);
             let value = match s.kind {
                 Kind::Str => Value::Str(r.string()?),
                 Kind::U64 => Value::Int(r.u64()?),
                 Kind::U32 => Value::Int(u64::from(r.u32()?)),
             };
             chunk.slot(s.target, value)?;
-            tpos = s.value_end as usize;
             dpos = r.pos();
         }
         // The repeated bytes after the last slot, checked above, must start right here.
@@ -216,16 +233,17 @@ impl<'a> Learner<'a> {
             return None;
         }
         let start = r.pos_after_whitespace()?;
-        match kind {
-            Kind::Str => r.string().map(drop)?,
-            Kind::U64 => r.u64().map(drop)?,
-            Kind::U32 => r.u32().map(drop)?,
-        }
+        let plain = match kind {
+            Kind::Str => matches!(r.string()?, Cow::Borrowed(_)),
+            Kind::U64 => r.u64().map(|_| false)?,
+            Kind::U32 => r.u32().map(|_| false)?,
+        };
         self.slots.push(Slot {
             lit_end: u32::try_from(start).ok()?,
             value_end: u32::try_from(r.pos()).ok()?,
             kind,
             target,
+            plain,
         });
         Some(())
     }
