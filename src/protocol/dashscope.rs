@@ -700,7 +700,7 @@ impl Delta<'_> {
 }
 
 impl<'a> Fill<'a> for Delta<'a> {
-    #[inline]
+    #[inline(always)]
     fn build(&mut self, target: u8) -> Option<()> {
         // The shape builds parents before children, as `build` needs for a `Chunk`.
         match target {
@@ -711,7 +711,7 @@ impl<'a> Fill<'a> for Delta<'a> {
         Some(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
         match value {
             Value::Str(s) => {

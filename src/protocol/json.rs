@@ -55,6 +55,18 @@ fn string_end_sse2(b: &[u8], mut i: usize) -> usize {
         _mm_or_si128(_mm_or_si128(quote, slash), control)
     };
     let mask = |v: __m128i| unsafe { _mm_movemask_epi8(v) };
+    // Most strings (a delta's text, an id) end within a few blocks: those first, a block at
+    // a time.
+    for _ in 0..3 {
+        let Some(block) = b.get(i..i + 16) else {
+            break;
+        };
+        let m = mask(stops(block));
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
     // Long strings (a cumulative stream's texts) 64 bytes per test, then 16 at a time.
     while let Some(run) = b.get(i..i + 64) {
         let (a, c) = (stops(&run[..16]), stops(&run[16..32]));

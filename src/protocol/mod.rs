@@ -519,6 +519,25 @@ mod delta_tests {
             r#""é""#,
         ];
         let mut datas = Vec::new();
+        // Counts that repeat, grow a digit, or turn into what the reader does not read.
+        let counts = [
+            "2",
+            "26",
+            "2.5",
+            "2e1",
+            "02",
+            "null",
+            "0",
+            " 2",
+            "4294967296",
+        ];
+        for input in counts {
+            for total in counts {
+                datas.push(format!(
+                    r#"{{"output":{{"choices":[{{"index":{total},"message":{{"content":"a"}},"finish_reason":"null"}}]}},"usage":{{"input_tokens":{input},"output_tokens":1,"total_tokens":{total}}}}}"#
+                ));
+            }
+        }
         for content in values {
             for finish in [r#""null""#, r#""stop""#, r#""""#, "null", r#""nu\u006cl""#] {
                 for id in [r#""r-1""#, r#""r-2""#, r#""r\u002d1""#, r#""""#, "null"] {
