@@ -914,6 +914,7 @@ impl DashScopeDecoder {
         emit(text_event(choice, reasoning, Cow::Owned(new)))
     }
 
+    #[inline]
     fn finish_reason(
         &mut self,
         choice: u32,
@@ -1052,6 +1053,7 @@ impl DashScopeDecoder {
 
     /// `event` for a chunk the learned shape filled: the same steps on what a shape can hold
     /// (no error object, code, message, search results or tool calls; one choice).
+    #[inline(always)]
     fn delta(
         &mut self,
         status: Option<u16>,

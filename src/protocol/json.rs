@@ -427,11 +427,17 @@ impl<'a> Reader<'a> {
                 return None;
             }
         } else {
+            // Up to 19 digits cannot overflow: those without checks, any beyond with them.
+            let start = self.pos - 1;
             while let Some(&c) = b.get(self.pos) {
                 if !c.is_ascii_digit() {
                     break;
                 }
-                n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                n = if self.pos - start < 19 {
+                    n * 10 + u64::from(c - b'0')
+                } else {
+                    n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?
+                };
                 self.pos += 1;
             }
         }
@@ -679,8 +685,24 @@ mod tests {
         };
         assert_eq!(int("0"), Some(0));
         assert_eq!(int(" 18446744073709551615 "), Some(u64::MAX));
+        // Every length, up to and past the 19 digits read without overflow checks.
+        let mut n = 0u64;
+        for digits in 1..=20 {
+            n = n * 10 + digits % 10;
+            assert_eq!(int(&n.to_string()), Some(n), "{n}");
+            if let Some(more) = n.checked_mul(10).and_then(|m| m.checked_add(9)) {
+                assert_eq!(int(&more.to_string()), Some(more), "{more}");
+            }
+        }
+        assert_eq!(int("9999999999999999999"), Some(9_999_999_999_999_999_999));
+        assert_eq!(
+            int("10000000000000000000"),
+            Some(10_000_000_000_000_000_000)
+        );
         for bad in [
             "18446744073709551616",
+            "99999999999999999999",
+            "184467440737095516150",
             "-1",
             "1.0",
             "1e3",

@@ -426,11 +426,11 @@ mod delta_tests {
     /// shape is decoded by `DashScopeDecoder::delta`) and without (every chunk through the
     /// reader and `event`): the events, and the error, as text.
     fn both(
-        incremental: bool,
+        incremental: Option<bool>,
         events: &[(&str, &str, Option<u16>)],
     ) -> [(Vec<Event<'static>>, String); 2] {
         [true, false].map(|shapes| {
-            let mut decoder = Decoder::new(Some(Protocol::Dashscope), incremental);
+            let mut decoder = Decoder::with_output(Some(Protocol::Dashscope), incremental);
             if let (false, Decoder::DashScope(d)) = (shapes, &mut decoder) {
                 d.without_shapes();
             }
@@ -447,7 +447,7 @@ mod delta_tests {
     /// alphabet of JSON's structural characters), between unedited ones so that a shape is
     /// learned before it and applied after it (or learned from it): the same events, usage,
     /// request id and errors whether the shape path decodes what fits or the reader does all.
-    /// Also as an `event:error` and with an HTTP status of 500, and cumulative.
+    /// Also as an `event:error` and with an HTTP status of 500, cumulative, and in a replay.
     #[test]
     fn the_shape_path_decodes_every_edit_as_the_reader_path_does() {
         const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
@@ -477,11 +477,13 @@ mod delta_tests {
                     continue;
                 };
                 tried += 1;
-                let cases: [(&str, Option<u16>, bool); 4] = [
-                    ("result", Some(200), true),
-                    ("error", Some(200), true),
-                    ("result", Some(500), true),
-                    ("result", Some(200), false),
+                // `None`: a replay, incremental or cumulative found out from the texts.
+                let cases: [(&str, Option<u16>, Option<bool>); 5] = [
+                    ("result", Some(200), Some(true)),
+                    ("error", Some(200), Some(true)),
+                    ("result", Some(500), Some(true)),
+                    ("result", Some(200), Some(false)),
+                    ("result", Some(200), None),
                 ];
                 for (kind, status, incremental) in cases {
                     let events = [
@@ -492,7 +494,7 @@ mod delta_tests {
                         ("result", last, Some(200)),
                     ];
                     let [with, without] = both(incremental, &events);
-                    assert_eq!(with, without, "{kind} {status:?} {incremental}: {data}");
+                    assert_eq!(with, without, "{kind} {status:?} {incremental:?}: {data}");
                     decoded += usize::from(without.1.starts_with("ok"));
                 }
             }
@@ -552,7 +554,7 @@ mod delta_tests {
                     ("result", data.as_str(), Some(200)),
                     ("result", data.as_str(), Some(200)),
                 ];
-                for incremental in [true, false] {
+                for incremental in [Some(true), Some(false), None] {
                     let [with, without] = both(incremental, &events);
                     assert_eq!(with, without, "learned {learned}, then {data}");
                 }
