@@ -947,7 +947,7 @@ impl DashScopeDecoder {
             if shape.fill(data, &mut delta).is_some() {
                 // The delta chunk as the reader would have read it, for a fraction of the cost.
                 self.shapes.hit();
-                return self.delta(ev.status, failed, delta, emit);
+                return self.delta(ev.status, failed, &mut delta, emit);
             }
         }
         let mut chunk = Chunk::default();
@@ -1053,12 +1053,11 @@ impl DashScopeDecoder {
 
     /// `event` for a chunk the learned shape filled: the same steps on what a shape can hold
     /// (no error object, code, message, search results or tool calls; one choice).
-    #[inline(always)]
     fn delta(
         &mut self,
         status: Option<u16>,
         failed: bool,
-        d: Delta<'_>,
+        d: &mut Delta<'_>,
         emit: &mut Emit<'_>,
     ) -> Result<()> {
         if let Some(id) = d.request_id.as_deref().filter(|s| !s.is_empty()) {
@@ -1093,15 +1092,15 @@ impl DashScopeDecoder {
         if d.has(CHOICE) {
             let index = d.index.unwrap_or(0);
             self.choices_seen |= choice_bit(index);
-            if let Some(r) = d.reasoning {
+            if let Some(r) = d.reasoning.take() {
                 self.text(index, true, r, emit)?;
             }
-            if let Some(c) = d.content {
+            if let Some(c) = d.content.take() {
                 self.text(index, false, c, emit)?;
             }
             self.finish_reason(index, d.finish.as_deref(), emit)?;
         }
-        if let Some(text) = d.text {
+        if let Some(text) = d.text.take() {
             self.choices_seen |= choice_bit(0);
             self.text(0, false, text, emit)?;
         }

@@ -427,17 +427,11 @@ impl<'a> Reader<'a> {
                 return None;
             }
         } else {
-            // Up to 19 digits cannot overflow: those without checks, any beyond with them.
-            let start = self.pos - 1;
             while let Some(&c) = b.get(self.pos) {
                 if !c.is_ascii_digit() {
                     break;
                 }
-                n = if self.pos - start < 19 {
-                    n * 10 + u64::from(c - b'0')
-                } else {
-                    n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?
-                };
+                n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
                 self.pos += 1;
             }
         }
