@@ -37,7 +37,7 @@ const AHEAD_AFTER: usize = 64 * 1024;
 const READS_AHEAD: usize = 2;
 
 /// Reads that may wait for the recording's writer, besides the one being written.
-const WRITES_AHEAD: usize = 8;
+const WRITES_AHEAD: usize = 3;
 
 /// A read's buffer: the decoder's, and the recording writer's until it has written it.
 pub type Buf = Arc<Vec<u8>>;
@@ -215,8 +215,6 @@ impl Writes {
     /// The writer's loop: every queued read, in order, until the queue is closed and empty or
     /// a write fails. Gives the recording back.
     fn run(shared: &Shared, writes: &Writes, mut record: Recording) -> Recording {
-        // A stream this fast is written around the page cache where the file allows it.
-        record.direct();
         loop {
             let mut q = writes.lock();
             let (buf, n) = loop {
@@ -601,12 +599,7 @@ mod tests {
             .enumerate()
             .flat_map(|(i, &n)| std::iter::repeat_n((i as u8).wrapping_add(1), n))
             .collect();
-        assert!(
-            file.bytes() == want,
-            "{} bytes, want {}",
-            file.bytes().len(),
-            want.len()
-        );
+        assert!(file.bytes() == want, "{} bytes, want {}", file.bytes().len(), want.len());
     }
 
     #[test]
