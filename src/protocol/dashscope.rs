@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
 use super::json::{once, Reader};
-use super::shape::{Class, Fill, Shape, Shapes, Step, Value};
+use super::shape::{same, Class, Fill, Shape, Shapes, Step, Value};
 use super::{
     emit_tool_calls, malformed, new_part, nonempty, ByIndex, Emit, List, Text, ToolCallDelta,
 };
@@ -1061,7 +1061,9 @@ impl DashScopeDecoder {
         emit: &mut Emit<'_>,
     ) -> Result<()> {
         if let Some(id) = d.request_id.as_deref().filter(|s| !s.is_empty()) {
-            if self.request_id.as_deref() != Some(id) {
+            // The same id as the last chunk's, nearly always: compared inline.
+            let known = self.request_id.as_deref();
+            if !known.is_some_and(|k| same(k.as_bytes(), id.as_bytes())) {
                 self.request_id = Some(id.to_owned());
             }
         }
@@ -1098,17 +1100,22 @@ impl DashScopeDecoder {
             if let Some(c) = d.content.take() {
                 self.text(index, false, c, emit)?;
             }
-            self.finish_reason(index, d.finish.as_deref(), emit)?;
+            let finish = d.finish.as_deref();
+            if finish.is_some_and(finishes) {
+                self.finish_reason(index, finish, emit)?;
+            }
         }
         if let Some(text) = d.text.take() {
             self.choices_seen |= choice_bit(0);
             self.text(0, false, text, emit)?;
         }
+        // `finish_reason` does nothing with `None`, `""` or `"null"` (a delta's): not called.
         let finish = d.output_finish.as_deref();
-        if finish.is_some_and(|r| !r.is_empty() && r != "null") {
+        if finish.is_some_and(finishes) {
             self.choices_seen |= choice_bit(0);
+            return self.finish_reason(0, finish, emit);
         }
-        self.finish_reason(0, finish, emit)
+        Ok(())
     }
 
     pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
@@ -1123,6 +1130,11 @@ impl DashScopeDecoder {
         }
         Ok(())
     }
+}
+
+/// A finish reason that ends its choice: not empty, not `"null"` (what `finish_reason` acts on).
+fn finishes(reason: &str) -> bool {
+    !reason.is_empty() && reason != "null"
 }
 
 /// The bit of a choice in `choices_seen`/`choices_finished`; choices from 63 on share one.
