@@ -8,12 +8,16 @@
 //! paused): from then on a second thread reads, so that the socket, TLS and chunked framing
 //! are served while the main thread decodes and writes (the throughput budget).
 //!
-//! The recording (`--record`) is written by the thread that reads, as each read returns: on
-//! the reading thread once there is one, its file writes off the decoder's path.
+//! The recording (`--record`) is written by the thread that reads, as each read returns, while
+//! the main thread reads; once there is a reading thread, by a writing thread of its own, fed
+//! the same buffers (shared, not copied) in the order they were read. A file write (the
+//! kernel's copy into the page cache, about as long as the decoder's work on the same bytes)
+//! then holds up neither the decoder nor the next read.
 
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::record::Recording;
@@ -32,18 +36,24 @@ const AHEAD_AFTER: usize = 64 * 1024;
 /// Reads that may wait for the decoder, besides the one being read and the one decoded.
 const READS_AHEAD: usize = 2;
 
+/// Reads that may wait for the recording's writer, besides the one being written.
+const WRITES_AHEAD: usize = 3;
+
+/// A read's buffer: the decoder's, and the recording writer's until it has written it.
+pub type Buf = Arc<Vec<u8>>;
+
 /// One read: the buffer and how many of its bytes were read (0 at the end), or its error.
-pub type Read1 = std::io::Result<(Vec<u8>, usize)>;
+pub type Read1 = std::io::Result<(Buf, usize)>;
 
 pub struct Reads {
     body: Option<Box<dyn Read + Send>>,
-    buf: Vec<u8>,
+    buf: Option<Vec<u8>>,
     /// Bytes per read: [`READ_SIZE`] or [`LONG_READ_SIZE`].
     size: usize,
     /// The last read found a backlog: read ahead from the next one on.
     behind: bool,
     ahead: Option<ReadAhead>,
-    /// The recording while this thread reads (it moves to the reading thread with the body).
+    /// The recording while this thread reads (it moves to the writing thread with the body).
     record: Option<Recording>,
 }
 
@@ -51,7 +61,7 @@ impl Reads {
     pub fn new(body: Box<dyn Read + Send>, record: Option<Recording>, size: usize) -> Self {
         Reads {
             body: Some(body),
-            buf: vec![0; size],
+            buf: None,
             size,
             behind: false,
             ahead: None,
@@ -62,8 +72,8 @@ impl Reads {
     /// The body ended (or the stream said it is over): the recording gets what it held back.
     /// Reads made ahead of the decoder are in it too.
     pub fn finish_record(&mut self) -> Result<()> {
-        let record = match &self.ahead {
-            Some(ahead) => ahead.shared.take_record(),
+        let record = match &mut self.ahead {
+            Some(ahead) => ahead.stop_writer()?,
             None => self.record.take(),
         };
         match record {
@@ -87,11 +97,8 @@ impl Reads {
         let Some(body) = self.body.as_mut() else {
             return Err(Error::internal("the body was already handed over"));
         };
-        let mut buf = std::mem::take(&mut self.buf);
-        if buf.is_empty() {
-            // The last buffer was not handed back (a caller that stopped early).
-            buf = vec![0; self.size];
-        }
+        // The last buffer, unless it was not handed back (a caller that stopped early).
+        let mut buf = self.buf.take().unwrap_or_else(|| vec![0; self.size]);
         let n = loop {
             match body.read(&mut buf) {
                 Ok(n) => break n,
@@ -103,37 +110,38 @@ impl Reads {
         if let (Some(record), Some(bytes)) = (self.record.as_mut(), buf.get(..n)) {
             record.write(bytes)?;
         }
-        Ok(Ok((buf, n)))
+        Ok(Ok((Arc::new(buf), n)))
     }
 
     /// Hands a buffer back for another read.
-    pub fn recycle(&mut self, buf: Vec<u8>) {
+    pub fn recycle(&mut self, buf: Buf) {
         match &self.ahead {
-            Some(ahead) => ahead.recycle(buf),
-            None => self.buf = buf,
+            Some(ahead) => ahead.shared.give_back(buf),
+            None => self.buf = Arc::into_inner(buf),
         }
     }
 }
 
-/// What the two threads share. A mutex and condition variables, not a channel: the std
-/// channel spins before it sleeps, which on a small machine takes a core from the server the
-/// bytes come from.
+/// What the threads share. Mutexes and condition variables, not channels: the std channel
+/// spins before it sleeps, which on a small machine takes a core from the server the bytes
+/// come from.
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
-    /// The recording, written by the reader after each read; taken by the main thread when it
-    /// is done (a lock of its own: a file write never holds up a hand-over).
-    record: Mutex<Option<Recording>>,
     /// A read was queued, or the reader stopped.
     ready: Condvar,
     /// A read was taken, or the main thread gave up.
     room: Condvar,
+    /// The recording's writer, if there is a recording (a lock of its own: a file write never
+    /// holds up a hand-over).
+    writes: Option<Writes>,
 }
 
 #[derive(Default)]
 struct State {
     /// Reads, or the recording's failure to write one (the last item then).
     filled: VecDeque<Result<Read1>>,
+    /// Buffers handed back by the decoder and the writer, for the next reads.
     empty: Vec<Vec<u8>>,
     /// The reader thread is gone (its last read is queued, or it panicked).
     reader_done: bool,
@@ -148,26 +156,102 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn take_record(&self) -> Option<Recording> {
-        self.record.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// A buffer that neither the decoder nor the writer needs any more goes back for reads
+    /// (whichever of the two lets go of it last).
+    fn give_back(&self, buf: Buf) {
+        if let Some(buf) = Arc::into_inner(buf) {
+            self.lock().empty.push(buf);
+        }
+    }
+}
+
+/// The reads waiting for the recording's writer.
+#[derive(Default)]
+struct Writes {
+    queue: Mutex<WriteQueue>,
+    /// A read was queued for writing, or the queue was closed.
+    ready: Condvar,
+    /// A read was taken for writing, or the writer failed.
+    room: Condvar,
+}
+
+#[derive(Default)]
+struct WriteQueue {
+    reads: VecDeque<(Buf, usize)>,
+    /// No more reads are taken: the writer writes those queued, then ends.
+    closed: bool,
+    /// The writer failed: reads are no longer taken.
+    failed: bool,
+    /// Its error, until somebody reports it.
+    error: Option<Error>,
+}
+
+impl Writes {
+    fn lock(&self) -> MutexGuard<'_, WriteQueue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records one read; `Err` if the recording cannot be written.
-    fn record(&self, bytes: &[u8]) -> Result<()> {
-        match self
-            .record
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-        {
-            Some(record) => record.write(bytes),
-            None => Ok(()),
+    /// Queue a read for the recording (waiting while the writer is [`WRITES_AHEAD`] behind);
+    /// `Err` once the writer has failed. A read after the queue was closed is not recorded.
+    fn push(&self, buf: &Buf, n: usize) -> Result<()> {
+        let mut q = self.lock();
+        while q.reads.len() >= WRITES_AHEAD && !q.failed && !q.closed {
+            q = self.room.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        if q.failed {
+            return Err(q
+                .error
+                .take()
+                .unwrap_or_else(|| Error::internal("cannot write the recording")));
+        }
+        if !q.closed {
+            q.reads.push_back((Arc::clone(buf), n));
+            drop(q);
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The writer's loop: every queued read, in order, until the queue is closed and empty or
+    /// a write fails. Gives the recording back.
+    fn run(shared: &Shared, writes: &Writes, mut record: Recording) -> Recording {
+        loop {
+            let mut q = writes.lock();
+            let (buf, n) = loop {
+                if let Some(read) = q.reads.pop_front() {
+                    break read;
+                }
+                if q.closed {
+                    return record;
+                }
+                q = writes.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+            };
+            drop(q);
+            writes.room.notify_one();
+            let written = match buf.get(..n) {
+                Some(bytes) => record.write(bytes),
+                None => Err(Error::internal("a read claimed more bytes than its buffer")),
+            };
+            shared.give_back(buf);
+            if let Err(e) = written {
+                let mut q = writes.lock();
+                q.failed = true;
+                q.error = Some(e);
+                for (buf, _) in std::mem::take(&mut q.reads) {
+                    shared.give_back(buf);
+                }
+                drop(q);
+                writes.room.notify_all();
+                return record;
+            }
         }
     }
 }
 
 struct ReadAhead {
     shared: Arc<Shared>,
+    /// The recording's writing thread, until it is stopped.
+    writer: Option<JoinHandle<Recording>>,
 }
 
 /// Marks the reader as gone however its thread ends, so the main thread never waits forever.
@@ -187,11 +271,29 @@ impl ReadAhead {
         size: usize,
     ) -> Result<Self> {
         let shared = Arc::new(Shared {
-            record: Mutex::new(record),
+            writes: record.as_ref().map(|_| Writes::default()),
             ..Shared::default()
         });
+        let writer = match record {
+            Some(record) => {
+                let shared = Arc::clone(&shared);
+                let thread = std::thread::Builder::new()
+                    .name("qstream-record".into())
+                    .spawn(move || match &shared.writes {
+                        Some(writes) => Writes::run(&shared, writes, record),
+                        None => record,
+                    })
+                    .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
+                Some(thread)
+            }
+            None => None,
+        };
+        let mut ahead = ReadAhead {
+            shared: Arc::clone(&shared),
+            writer,
+        };
         let done = ReaderDone(Arc::clone(&shared));
-        std::thread::Builder::new()
+        let reader = std::thread::Builder::new()
             .name("qstream-read".into())
             .spawn(move || {
                 let shared = Arc::clone(&done.0);
@@ -204,10 +306,16 @@ impl ReadAhead {
                         }
                     };
                     let read = match read {
-                        Ok(n) => match buf.get(..n).map(|bytes| shared.record(bytes)) {
-                            Some(Err(e)) => Err(e),
-                            _ => Ok(Ok((buf, n))),
-                        },
+                        Ok(n) => {
+                            let buf = Arc::new(buf);
+                            match shared.writes.as_ref().filter(|_| n > 0) {
+                                Some(writes) => match writes.push(&buf, n) {
+                                    Ok(()) => Ok(Ok((buf, n))),
+                                    Err(e) => Err(e),
+                                },
+                                None => Ok(Ok((buf, n))),
+                            }
+                        }
                         Err(e) => Ok(Err(e)),
                     };
                     // A read of 0 bytes (the end) and an error are both the last one.
@@ -226,9 +334,15 @@ impl ReadAhead {
                         return;
                     }
                 }
-            })
-            .map_err(|e| Error::internal(format!("cannot start the reader thread: {e}")))?;
-        Ok(ReadAhead { shared })
+            });
+        if let Err(e) = reader {
+            // Stop the writer before saying so: the recording keeps what it had.
+            drop(ahead.stop_writer());
+            return Err(Error::internal(format!(
+                "cannot start the reader thread: {e}"
+            )));
+        }
+        Ok(ahead)
     }
 
     fn next(&self) -> Result<Read1> {
@@ -250,16 +364,30 @@ impl ReadAhead {
         }
     }
 
-    fn recycle(&self, buf: Vec<u8>) {
-        self.shared.lock().empty.push(buf);
+    /// Closes the recording's queue and waits for the writer to write what is in it: the
+    /// recording, to finish or drop; `Err` if a write failed and nobody has said so yet.
+    fn stop_writer(&mut self) -> Result<Option<Recording>> {
+        let (Some(thread), Some(writes)) = (self.writer.take(), &self.shared.writes) else {
+            return Ok(None);
+        };
+        writes.lock().closed = true;
+        writes.ready.notify_one();
+        writes.room.notify_all();
+        let record = thread
+            .join()
+            .map_err(|_| Error::internal("the recording's writer stopped"))?;
+        match writes.lock().error.take() {
+            Some(e) => Err(e),
+            None => Ok(Some(record)),
+        }
     }
 }
 
 impl Drop for ReadAhead {
     fn drop(&mut self) {
-        // The run failed midway: the recording gets what it held back now (dropping it), not
-        // when a reader blocked on the network ends.
-        drop(self.shared.take_record());
+        // The run failed midway: the recording gets what was read and what it held back now
+        // (dropping it), not when a reader blocked on the network ends.
+        drop(self.stop_writer());
         self.shared.lock().main_done = true;
         self.shared.room.notify_one();
     }
@@ -394,6 +522,84 @@ mod tests {
         let all = scripted(&sizes);
         assert!(got.len() >= AHEAD_AFTER + 5 + 6, "{} bytes", got.len());
         assert_eq!(got, all[..got.len()]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_recording_that_cannot_be_written_stops_the_run_with_its_error() {
+        // /dev/full refuses every write (ENOSPC): on the reading thread the failure comes back
+        // as the last item of the reads, and finishing the recording says so too.
+        let sizes = [AHEAD_AFTER, 5000, 6000, 7000, 8000, 9000, 10000];
+        let record = Recording::create(std::path::Path::new("/dev/full")).expect("/dev/full");
+        let mut r = Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            Some(record),
+            READ_SIZE,
+        );
+        // The first read is made (and recorded) on this thread: the failure is immediate.
+        let first = r.next();
+        assert!(first.is_err(), "the first write failed");
+        // Once the reads move to the reading thread, the writer's failure ends them.
+        let mut r = Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            None,
+            READ_SIZE,
+        );
+        let (buf, _) = r.next().expect("a read").expect("no error");
+        r.recycle(buf);
+        r.record = Some(Recording::create(std::path::Path::new("/dev/full")).expect("/dev/full"));
+        let mut failed = false;
+        for _ in 0..sizes.len() + 1 {
+            match r.next() {
+                Err(e) => {
+                    assert!(e.to_string().contains("recording"), "{e}");
+                    failed = true;
+                    break;
+                }
+                Ok(Ok((buf, n))) => {
+                    r.recycle(buf);
+                    if n == 0 {
+                        break;
+                    }
+                }
+                Ok(Err(e)) => panic!("{e}"),
+            }
+        }
+        assert!(failed || r.finish_record().is_err(), "the failure was said");
+    }
+
+    #[test]
+    fn the_recording_keeps_up_with_many_reads_through_its_writer() {
+        // More reads than the queues hold, the decoder slow to hand buffers back: every byte
+        // still reaches the recording, in order.
+        let mut sizes = vec![AHEAD_AFTER];
+        sizes.extend((0..200).map(|i| 1 + (i * 7919) % 70_000));
+        let file = Scratch::new("many");
+        let record = Recording::create(&file.0).expect("a scratch file");
+        let mut r = Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            Some(record),
+            READ_SIZE,
+        );
+        let mut held = VecDeque::new();
+        loop {
+            let (buf, n) = r.next().expect("a read").expect("no error");
+            held.push_back(buf);
+            if held.len() > 3 {
+                let old = held.pop_front().expect("held");
+                r.recycle(old);
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        r.finish_record().expect("finished");
+        let want: Vec<u8> = sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &n)| std::iter::repeat_n((i as u8).wrapping_add(1), n))
+            .collect();
+        assert!(file.bytes() == want, "{} bytes, want {}", file.bytes().len(), want.len());
     }
 
     #[test]
