@@ -599,7 +599,12 @@ mod tests {
             .enumerate()
             .flat_map(|(i, &n)| std::iter::repeat_n((i as u8).wrapping_add(1), n))
             .collect();
-        assert!(file.bytes() == want, "{} bytes, want {}", file.bytes().len(), want.len());
+        assert!(
+            file.bytes() == want,
+            "{} bytes, want {}",
+            file.bytes().len(),
+            want.len()
+        );
     }
 
     #[test]
