@@ -39,6 +39,19 @@ pub fn register(secret: &str) {
     }
 }
 
+impl Secret {
+    /// Whether `text` holds the key or ends with a proper prefix of it. Short texts (a delta)
+    /// are scanned for the key's first byte; long ones (a read of the body) with the searcher,
+    /// whose vector prefilter skips the many places where the first byte alone matches.
+    fn may_be_in(&self, text: &[u8]) -> bool {
+        let key = self.text.as_bytes();
+        if text.len() <= 2 * key.len() {
+            return may_hold_key(text, key);
+        }
+        self.finder.find(text).is_some() || tail_len(text, key) > 0
+    }
+}
+
 fn secret() -> Option<&'static str> {
     SECRET.get().map(|s| s.text.as_str())
 }
@@ -52,6 +65,12 @@ pub fn key_is_plain_json() -> bool {
 /// Whether `text` holds the whole key.
 fn contains_key(text: &[u8]) -> bool {
     SECRET.get().is_some_and(|s| s.finder.find(text).is_some())
+}
+
+/// Whether `text` holds the key or ends with the start of it (then a streaming redactor would
+/// change it or hold some of it back); `false` when no key is registered.
+pub fn may_hold_key_str(text: &str) -> bool {
+    SECRET.get().is_some_and(|k| k.may_be_in(text.as_bytes()))
 }
 
 /// `text` with every whole occurrence of the key replaced by [`MARKER`].
@@ -100,6 +119,25 @@ fn tail_len(text: &[u8], secret: &[u8]) -> usize {
     0
 }
 
+/// Whether `text` holds the key, or ends with a proper prefix of it: `contains_key(text) ||
+/// tail_len(text, key) > 0`, in one pass over the places where the key's first byte is. This
+/// runs on every delta (a few bytes, rarely the key's first byte followed by its second), so it
+/// must cost little more than one `memchr`.
+fn may_hold_key(text: &[u8], secret: &[u8]) -> bool {
+    let Some(&first) = secret.first() else {
+        return false;
+    };
+    // A byte loop, not memchr: on a delta's few bytes its vector set-up costs more than the
+    // scan, and the second byte rules nearly every candidate out before any comparison call.
+    text.iter().enumerate().any(|(i, &b)| {
+        b == first && {
+            let rest = &text[i..];
+            let n = rest.len().min(secret.len());
+            n < 2 || (rest[1] == secret[1] && rest[..n] == secret[..n])
+        }
+    })
+}
+
 /// Streaming redaction of one stream of text (one output stream, or one kind of delta).
 #[derive(Debug, Default)]
 pub struct Redactor {
@@ -112,18 +150,19 @@ impl Redactor {
         let Some(s) = secret() else {
             return text;
         };
-        if self.held.is_empty()
-            && !contains_key(text.as_bytes())
-            && tail_len(text.as_bytes(), s.as_bytes()) == 0
-        {
+        if self.held.is_empty() && !may_hold_key_str(&text) {
             return text;
         }
-        let mut all = std::mem::take(&mut self.held);
+        let mut all = String::with_capacity(self.held.len() + text.len());
+        all.push_str(&self.held);
         all.push_str(&text);
         let mut all = redact_string(all);
         let keep = tail_len(all.as_bytes(), s.as_bytes());
-        // The tail starts with the key's first byte, so it starts a character.
-        self.held = all.split_off(all.len() - keep);
+        // The tail starts with the key's first byte, so it starts a character. It goes into
+        // the buffer `held` already has: no allocation per held tail.
+        self.held.clear();
+        self.held.push_str(&all[all.len() - keep..]);
+        all.truncate(all.len() - keep);
         Cow::Owned(all)
     }
 
@@ -172,7 +211,7 @@ impl ByteRedactor {
         }
         match SECRET.get() {
             None => true,
-            Some(s) => s.finder.find(bytes).is_none() && tail_len(bytes, s.text.as_bytes()) == 0,
+            Some(s) => !s.may_be_in(bytes),
         }
     }
 
@@ -221,6 +260,52 @@ mod tests {
 
     // The secret is process-wide: every test here uses the same one.
     const KEY: &str = "sk-unit-test-xyzzy-0000";
+
+    #[test]
+    fn the_one_pass_check_agrees_with_search_and_tail_everywhere() {
+        // may_hold_key == contains || tail, for every text built from pieces of the key and
+        // bytes around it, at every length up to past twice the key (both sides of the switch
+        // between the two checks in `may_be_in`).
+        let key = KEY.as_bytes();
+        let finder = memchr::memmem::Finder::new(key);
+        let alphabet: Vec<&[u8]> = vec![b"s", b"sk", b"sk-", b"x", b"-", &key[..5], key, b"k"];
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for t in &texts {
+                for a in &alphabet {
+                    let mut u = t.clone();
+                    u.extend_from_slice(a);
+                    next.push(u);
+                }
+            }
+            texts.extend(next);
+            texts.sort();
+            texts.dedup();
+        }
+        for i in 0..=2 * key.len() + 3 {
+            let mut t = vec![b'a'; i];
+            t.extend_from_slice(&key[..key.len().min(i % key.len() + 1)]);
+            texts.push(t);
+        }
+        register(KEY);
+        let secret = SECRET.get().expect("registered");
+        for t in &texts {
+            let want = finder.find(t).is_some() || tail_len(t, key) > 0;
+            assert_eq!(
+                may_hold_key(t, key),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
+            assert_eq!(
+                secret.may_be_in(t),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
+        }
+    }
 
     fn stream(pieces: &[&str]) -> (Vec<String>, String) {
         register(KEY);

@@ -324,23 +324,50 @@ impl SseDecoder {
                         }
                         .into());
                     }
-                    if self.partial.is_empty() && self.field_line(&input[..end]) {
-                        // A DashScope field line, done.
+                    // A DashScope field line (`id:`, `event:`, `:HTTP_STATUS/`) whole in this
+                    // read is handled here; any other line goes on below.
+                    let field = self.partial.is_empty() && self.field_line(&input[..end]);
+                    // The line's bytes in this read, as checked text (`None`: not checked).
+                    let text = if field {
+                        None
+                    } else {
+                        checked
+                            .get(whole.len() - input.len()..)
+                            .and_then(|t| t.get(..end))
+                    };
+                    if field {
+                        // Done.
                     } else if self.partial.is_empty() {
-                        let text = checked.get(whole.len() - input.len()..);
-                        if let Some(used) = self.single_line_event(input, text, end, on_event)? {
-                            input = &input[used..];
+                        let after = &input[end..];
+                        if let Some(used) =
+                            self.single_line_event(&input[..end], text, after, on_event)?
+                        {
+                            input = &input[end + used..];
                             continue;
                         }
-                        let text = text.and_then(|t| t.get(..end));
                         self.line(&input[..end], text, on_event)?;
                     } else {
+                        // A line cut by the end of a read (a cumulative stream's long lines):
+                        // only the bytes of the earlier reads are checked here, and an event
+                        // whose blank line follows is dispatched from this buffer.
                         let mut line = std::mem::take(&mut self.partial);
+                        let valid = text.is_some() && utf8(&line).is_ok();
                         line.extend_from_slice(&input[..end]);
-                        let result = self.line(&line, None, on_event);
+                        // SAFETY: `line` was UTF-8 (just checked) and what was appended is
+                        // `text`, a `str`: two UTF-8 strings one after the other are UTF-8.
+                        let joined = valid.then(|| unsafe { std::str::from_utf8_unchecked(&line) });
+                        let result =
+                            match self.single_line_event(&line, joined, &input[end..], on_event) {
+                                Ok(Some(used)) => Ok(Some(used)),
+                                Ok(None) => self.line(&line, joined, on_event).map(|()| None),
+                                Err(e) => Err(e),
+                            };
                         line.clear();
                         self.partial = line;
-                        result?;
+                        if let Some(used) = result? {
+                            input = &input[end + used..];
+                            continue;
+                        }
                     }
                     input = &input[end + 1..];
                     if line_end == b'\r' {
@@ -396,20 +423,22 @@ impl SseDecoder {
         }
     }
 
-    /// The common case, `data: …` and a blank line both whole in this read with nothing
-    /// before them, dispatched straight from the input without copying the data. Returns the
-    /// bytes used, or `None` to take the general path.
+    /// The common case, a `data: …` `line` with nothing before it in its event, its end and a
+    /// blank line at the start of `after`: dispatched straight from `line` without copying the
+    /// data. `checked` is `line` as text, if it was checked. Returns the bytes of `after` used,
+    /// or `None` to take the general path.
     fn single_line_event<E>(
         &mut self,
-        input: &[u8],
+        line: &[u8],
         checked: Option<&str>,
-        end: usize,
+        after: &[u8],
         on_event: &mut dyn FnMut(SseEvent<'_>) -> Result<(), E>,
     ) -> Result<Option<usize>, E> {
+        let end = line.len();
         if self.has_data || end > self.max_line {
             return Ok(None);
         }
-        let Some(rest) = input[..end].strip_prefix(b"data") else {
+        let Some(rest) = line.strip_prefix(b"data") else {
             return Ok(None);
         };
         let value = match rest.split_first() {
@@ -417,13 +446,12 @@ impl SseDecoder {
             Some((b':', v)) => v.strip_prefix(b" ").unwrap_or(v),
             Some(_) => return Ok(None),
         };
-        let used = match (input[end], input.get(end + 1..end + 4)) {
-            (b'\n', _) if input.get(end + 1) == Some(&b'\n') => end + 2,
-            (b'\r', Some(b"\n\r\n")) => end + 4,
+        let used = match (after.first(), after.get(1..4)) {
+            (Some(b'\n'), _) if after.get(1) == Some(&b'\n') => 2,
+            (Some(b'\r'), Some(b"\n\r\n")) => 4,
             _ => return Ok(None),
         };
-        // `checked` is `input` as far as it is known to be UTF-8 (`None`: not at all).
-        let data = match checked.and_then(|t| t.get(end - value.len()..end)) {
+        let data = match checked.and_then(|t| t.get(end - value.len()..)) {
             Some(data) => data,
             None => match std::str::from_utf8(value) {
                 Ok(data) => data,
@@ -880,5 +908,46 @@ mod tests {
         assert!(dec.has_pending());
         dec.feed::<LineTooLong>(b"\n", &mut |_| Ok(())).expect("ok");
         assert!(!dec.has_pending());
+    }
+
+    /// Events with their status, for comparing decodes of the same bytes read differently.
+    fn decode_reads(reads: &[&[u8]]) -> Vec<(String, String, String, Option<u16>)> {
+        let mut dec = SseDecoder::default();
+        let mut out = Vec::new();
+        for read in reads {
+            dec.feed::<LineTooLong>(read, &mut |e| {
+                out.push((e.id.into(), e.event.into(), e.data.into(), e.status));
+                Ok(())
+            })
+            .expect("within limits");
+        }
+        out
+    }
+
+    /// Lines cut between reads (dispatched from the joined line, checked only in the part from
+    /// the earlier reads) decode as when whole: at every split into two reads and at pairs of
+    /// splits into three, with multibyte characters cut, invalid bytes, CRLF, an event of two
+    /// data lines and one whose blank line is in the next read.
+    #[test]
+    fn lines_cut_between_reads_decode_as_whole_ones() {
+        let stream: &[u8] = b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{\"a\":\"\xd0\xaf \xe4\xb8\xad\xf0\x9f\x8d\x8e\"}\n\n\
+id:2\r\nevent:result\r\ndata:\xe4\xb8\xad\xe6\x96\x87 text \xf0\x9f\x98\x80\r\n\r\n\
+data: one\ndata: two \xc3\xa9\n\n\
+data:bad \xff\xfe bytes\n\n\
+data:\xe4\xb8\xad\n\ndata:last \xf0\x9f\x8d\x8e\n\n";
+        let want = decode_reads(&[stream]);
+        assert_eq!(want.len(), 6);
+        assert_eq!(want, decode_reads(&stream.chunks(1).collect::<Vec<_>>()));
+        for a in 0..=stream.len() {
+            assert_eq!(
+                decode_reads(&[&stream[..a], &stream[a..]]),
+                want,
+                "split at {a}"
+            );
+            for b in (a..=stream.len()).step_by(3) {
+                let reads = [&stream[..a], &stream[a..b], &stream[b..]];
+                assert_eq!(decode_reads(&reads), want, "split at {a} and {b}");
+            }
+        }
     }
 }

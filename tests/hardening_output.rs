@@ -183,6 +183,40 @@ fn the_recording_never_holds_the_key_and_replays_as_the_live_run_printed() {
 }
 
 #[test]
+fn a_fast_recording_written_by_its_own_thread_is_whole_and_redacted() {
+    // Megabytes sent at once: the reads fill qstream's buffer, move to the reading thread, and
+    // the recording to its writer thread. The key, echoed in the middle and split across
+    // deltas, is redacted there too, and every other byte is what the server sent.
+    let dir = temp_dir("record-fast");
+    let record = dir.join("rec.sse");
+    let filler = |from: usize| -> String {
+        (from..from + 20_000)
+            .map(|i| delta_chunk("content", &format!("piece {i} of the text, ")))
+            .collect()
+    };
+    let echo = echoing_stream();
+    let body = format!(
+        "{}{}",
+        filler(0),
+        echo.replace(END, &format!("{}{END}", filler(20_000)))
+    );
+    assert!(body.len() > 4 << 20);
+    let server = Server::start(vec![Reply::sse(body.clone())]);
+    let live = run(compat(&server).arg("--record").arg(&record).arg("hi"), None);
+    assert_clean(&live);
+    assert_eq!(live.status, Some(0), "{}", live.stderr);
+    let recorded = std::fs::read(&record).expect("recording");
+    assert_no_key("the recording", &recorded);
+    assert!(
+        recorded == body.replace(KEY, "[redacted]").into_bytes(),
+        "the recording differs from the body ({} bytes, body {})",
+        recorded.len(),
+        body.len()
+    );
+    assert!(live.stdout.contains("piece 39999 of the text, "));
+}
+
+#[test]
 fn a_prefix_of_the_key_at_the_end_of_the_stream_is_not_lost() {
     // "sk-SEC" could be the start of the key, so it is held back; the stream ends and it is
     // written after all.

@@ -39,6 +39,9 @@ pub struct DashScopeDecoder {
     sources_sent: bool,
     /// The shape of the delta chunks (`super::shape`).
     shapes: Shapes,
+    /// Texts read only beyond the text so far (`Filling`): tests check the path was taken.
+    #[cfg(test)]
+    afters: usize,
 }
 
 /// Incremental or cumulative text, or not known yet (a replay without `--no-incremental`).
@@ -65,6 +68,110 @@ struct Probe {
 struct Seen {
     content: String,
     reasoning: String,
+    /// The raw bytes (between the quotes, escapes as sent) of the string whose text is
+    /// `content` (`reasoning`), when the shape read it (else empty): a chunk whose string
+    /// starts with them is read only beyond them (`Filling`).
+    raw_content: String,
+    raw_reasoning: String,
+}
+
+/// What is known of a text's raw bytes in the chunk (`Filling`).
+#[derive(Debug, Default, Clone, Copy)]
+enum Raw<'a> {
+    /// Nothing (the reader or serde_json read it).
+    #[default]
+    Unknown,
+    /// The text is the whole string; these are its raw bytes.
+    Whole(&'a str),
+    /// The string started with the raw bytes of the text so far (`Seen`); the text is what
+    /// follows them, and these are its raw bytes.
+    After(&'a str),
+}
+
+/// The raw bytes of the texts of a chunk the shape filled (choice 0 only).
+#[derive(Debug, Default, Clone, Copy)]
+struct Raws<'a> {
+    content: Raw<'a>,
+    reasoning: Raw<'a>,
+    text: Raw<'a>,
+}
+
+impl Raws<'_> {
+    fn after(&self) -> bool {
+        [self.content, self.reasoning, self.text]
+            .iter()
+            .any(|r| matches!(r, Raw::After(_)))
+    }
+}
+
+/// A chunk filled through the shape on a cumulative stream: each text of choice 0 that
+/// starts with the raw bytes of the text so far is read only beyond them (the validation,
+/// unescaping and comparison of all the text so far, every chunk, was most of the time of a
+/// cumulative stream). Whatever else the chunk is, it fills it as `Chunk`'s `Fill` does.
+struct Filling<'c, 'a> {
+    chunk: &'c mut Chunk<'a>,
+    /// The raw content and reasoning of choice 0 so far (empty: not known).
+    known: [&'c [u8]; 2],
+    raws: Raws<'a>,
+}
+
+impl<'a> Fill<'a> for Filling<'_, 'a> {
+    #[inline]
+    fn build(&mut self, target: u8) -> Option<()> {
+        build(self.chunk, target)
+    }
+
+    #[inline]
+    fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()> {
+        slot(self.chunk, target, value)
+    }
+
+    #[inline]
+    fn known(&mut self, target: u8) -> &[u8] {
+        match target {
+            // `output.text` is choice 0's content too: the chunk is read again when it has
+            // both (`Filling::fits`).
+            CONTENT | TEXT => self.known[0],
+            REASONING => self.known[1],
+            _ => &[],
+        }
+    }
+
+    #[inline]
+    fn raw(&mut self, target: u8, raw: &'a str, after: bool) {
+        let raw = if after {
+            Raw::After(raw)
+        } else {
+            Raw::Whole(raw)
+        };
+        match target {
+            CONTENT => self.raws.content = raw,
+            REASONING => self.raws.reasoning = raw,
+            TEXT => self.raws.text = raw,
+            _ => {}
+        }
+    }
+}
+
+impl Filling<'_, '_> {
+    /// Whether a text read beyond what is known is the text of what was known: choice 0's
+    /// (the index was read after the text, perhaps) and only one of content and `output.text`
+    /// (each was read against the same text so far).
+    fn fits(&self) -> bool {
+        if !self.raws.after() {
+            return true;
+        }
+        let both =
+            !matches!(self.raws.content, Raw::Unknown) && !matches!(self.raws.text, Raw::Unknown);
+        let index = self
+            .chunk
+            .output
+            .as_ref()
+            .and_then(|o| o.choices.as_ref())
+            .and_then(|c| c.first.as_ref())
+            .and_then(|c| c.index);
+        !both && index.unwrap_or(0) == 0
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -798,6 +905,7 @@ impl DashScopeDecoder {
         choice: u32,
         reasoning: bool,
         text: Cow<'_, str>,
+        raw: Raw<'_>,
         emit: &mut Emit<'_>,
     ) -> Result<()> {
         if text.is_empty() {
@@ -807,12 +915,32 @@ impl DashScopeDecoder {
             Mode::Incremental => text,
             Mode::Cumulative => {
                 let seen = self.seen.entry(choice);
-                let so_far = if reasoning {
-                    &mut seen.reasoning
+                let (so_far, raw_so_far) = if reasoning {
+                    (&mut seen.reasoning, &mut seen.raw_reasoning)
                 } else {
-                    &mut seen.content
+                    (&mut seen.content, &mut seen.raw_content)
                 };
-                let (new, extends) = cumulative_part(text, so_far);
+                let (new, extends) = match raw {
+                    // The string started with the raw bytes of `so_far`: `text` is what follows.
+                    Raw::After(raw) => {
+                        #[cfg(test)]
+                        {
+                            self.afters += 1;
+                        }
+                        so_far.push_str(&text);
+                        raw_so_far.push_str(raw);
+                        (text, true)
+                    }
+                    Raw::Whole(raw) => {
+                        raw_so_far.clear();
+                        raw_so_far.push_str(raw);
+                        cumulative_part(text, so_far)
+                    }
+                    Raw::Unknown => {
+                        raw_so_far.clear();
+                        cumulative_part(text, so_far)
+                    }
+                };
                 if !extends && !self.warned {
                     self.warned = true;
                     self.notice = Some(
@@ -854,7 +982,7 @@ impl DashScopeDecoder {
         if (choice, reasoning) != (probe.choice, probe.reasoning) {
             // Another text before the first was repeated: not cumulative.
             self.decide(false, emit)?;
-            return self.text(choice, reasoning, text, emit);
+            return self.text(choice, reasoning, text, Raw::Unknown, emit);
         }
         match &probe.second {
             None if text.len() > first.len() && text.starts_with(first.as_str()) => {
@@ -863,12 +991,12 @@ impl DashScopeDecoder {
             }
             None => {
                 self.decide(false, emit)?;
-                self.text(choice, reasoning, text, emit)
+                self.text(choice, reasoning, text, Raw::Unknown, emit)
             }
             Some(second) => {
                 let cumulative = text.starts_with(second.as_str());
                 self.decide(cumulative, emit)?;
-                self.text(choice, reasoning, text, emit)
+                self.text(choice, reasoning, text, Raw::Unknown, emit)
             }
         }
     }
@@ -905,8 +1033,10 @@ impl DashScopeDecoder {
         let seen = self.seen.entry(choice);
         if reasoning {
             seen.reasoning = second;
+            seen.raw_reasoning.clear();
         } else {
             seen.content = second;
+            seen.raw_content.clear();
         }
         if new.is_empty() {
             return Ok(());
@@ -942,7 +1072,8 @@ impl DashScopeDecoder {
         }
         let data = ev.data;
         let failed = ev.event == "error" || ev.status.is_some_and(|s| s >= 400);
-        if let Some(shape) = &self.shapes.shape {
+        let cumulative = matches!(self.mode, Mode::Cumulative);
+        if let Some(shape) = self.shapes.shape.as_ref().filter(|_| !cumulative) {
             let mut delta = Delta::default();
             if shape.fill(data, &mut delta).is_some() {
                 // The delta chunk as the reader would have read it, for a fraction of the cost.
@@ -951,7 +1082,11 @@ impl DashScopeDecoder {
             }
         }
         let mut chunk = Chunk::default();
-        if chunk.read(data).is_some() {
+        let mut raws = Raws::default();
+        // A cumulative stream's texts go through the shape with what is known of them.
+        if cumulative && self.fill_by_shape(&mut chunk, &mut raws, data) {
+            // The delta chunk as the reader would have read it, for a fraction of the cost.
+        } else if chunk.read(data).is_some() {
             if self.shapes.miss() {
                 self.shapes.shape = Shape::learn(data, classify).map(Box::new);
             }
@@ -1017,12 +1152,14 @@ impl DashScopeDecoder {
         for (pos, choice) in output.choices.iter_mut().flatten().enumerate() {
             let index = choice.index.unwrap_or(pos as u32);
             self.choices_seen |= choice_bit(index);
+            // The shape reads choice 0 only.
+            let raws = if pos == 0 { raws } else { Raws::default() };
             if let Some(message) = &mut choice.message {
                 if let Some(r) = message.reasoning_content.take() {
-                    self.text(index, true, r.0, emit)?;
+                    self.text(index, true, r.0, raws.reasoning, emit)?;
                 }
                 if let Some(c) = message.content.take() {
-                    self.text(index, false, c.text(), emit)?;
+                    self.text(index, false, c.text(), raws.content, emit)?;
                 }
                 if let Some(calls) = message.tool_calls.take() {
                     self.decide(false, emit)?;
@@ -1037,7 +1174,7 @@ impl DashScopeDecoder {
         }
         if let Some(text) = output.text.take() {
             self.choices_seen |= choice_bit(0);
-            self.text(0, false, text.0, emit)?;
+            self.text(0, false, text.0, raws.text, emit)?;
         }
         if nonempty(&output.finish_reason).is_some_and(|r| r != "null") {
             self.choices_seen |= choice_bit(0);
@@ -1051,8 +1188,9 @@ impl DashScopeDecoder {
         self.shapes.off = true;
     }
 
-    /// `event` for a chunk the learned shape filled: the same steps on what a shape can hold
-    /// (no error object, code, message, search results or tool calls; one choice).
+    /// `event` for a chunk the learned shape filled (not on a cumulative stream: see
+    /// `fill_by_shape`): the same steps on what a shape can hold (no error object, code,
+    /// message, search results or tool calls; one choice), its texts' raw bytes unknown.
     fn delta(
         &mut self,
         status: Option<u16>,
@@ -1095,10 +1233,10 @@ impl DashScopeDecoder {
             let index = d.index.unwrap_or(0);
             self.choices_seen |= choice_bit(index);
             if let Some(r) = d.reasoning.take() {
-                self.text(index, true, r, emit)?;
+                self.text(index, true, r, Raw::Unknown, emit)?;
             }
             if let Some(c) = d.content.take() {
-                self.text(index, false, c, emit)?;
+                self.text(index, false, c, Raw::Unknown, emit)?;
             }
             let finish = d.finish.as_deref();
             if finish.is_some_and(finishes) {
@@ -1107,7 +1245,7 @@ impl DashScopeDecoder {
         }
         if let Some(text) = d.text.take() {
             self.choices_seen |= choice_bit(0);
-            self.text(0, false, text, emit)?;
+            self.text(0, false, text, Raw::Unknown, emit)?;
         }
         // `finish_reason` does nothing with `None`, `""` or `"null"` (a delta's): not called.
         let finish = d.output_finish.as_deref();
@@ -1116,6 +1254,42 @@ impl DashScopeDecoder {
             return self.finish_reason(0, finish, emit);
         }
         Ok(())
+    }
+
+    /// `chunk` filled from `data` through the learned shape, if it fits; else left default.
+    /// On a cumulative stream, `raws` says what is known of the raw bytes of its texts (and
+    /// which are only what follows the text so far: `Filling`).
+    fn fill_by_shape<'a>(
+        &mut self,
+        chunk: &mut Chunk<'a>,
+        raws: &mut Raws<'a>,
+        data: &'a str,
+    ) -> bool {
+        let Some(shape) = &self.shapes.shape else {
+            return false;
+        };
+        let fitted = if matches!(self.mode, Mode::Cumulative) {
+            let (content, reasoning) = self.seen.0.get(&0).map_or((&b""[..], &b""[..]), |s| {
+                (s.raw_content.as_bytes(), s.raw_reasoning.as_bytes())
+            });
+            let mut filling = Filling {
+                chunk: &mut *chunk,
+                known: [content, reasoning],
+                raws: Raws::default(),
+            };
+            let fitted = shape.fill(data, &mut filling).is_some() && filling.fits();
+            *raws = filling.raws;
+            fitted
+        } else {
+            shape.fill(data, chunk).is_some()
+        };
+        if fitted {
+            self.shapes.hit();
+            return true;
+        }
+        *chunk = Chunk::default();
+        *raws = Raws::default();
+        false
     }
 
     pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
@@ -1389,5 +1563,327 @@ mod tests {
         assert!(
             matches!(&events[1], Event::ToolCall { arguments, id: None, .. } if arguments == "1}")
         );
+    }
+
+    /// A small deterministic generator (xorshift) for the generated streams.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn one_in(&mut self, n: usize) -> bool {
+            self.below(n) == 0
+        }
+    }
+
+    /// How a generated server escapes its strings.
+    #[derive(Clone, Copy)]
+    enum Escapes {
+        /// Only what JSON requires, the short forms (as serde_json does).
+        Minimal,
+        /// Everything not ASCII as `\uXXXX` (surrogate pairs above the BMP), every chunk.
+        Ascii,
+        /// Each character escaped or not, and how, picked anew every time (the raw bytes of a
+        /// text then differ from chunk to chunk where its text does not).
+        Random,
+    }
+
+    /// `text` as the raw bytes of a JSON string, without the quotes.
+    fn escape(text: &str, how: Escapes, rng: &mut Rng) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            let u = |out: &mut String, c: char| {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            };
+            let random = matches!(how, Escapes::Random);
+            match c {
+                '"' | '\\' if random && rng.one_in(3) => u(&mut out, c),
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' if !(random && rng.one_in(3)) => out.push_str("\\n"),
+                '\t' if !(random && rng.one_in(3)) => out.push_str("\\t"),
+                '/' if random && rng.one_in(2) => out.push_str("\\/"),
+                c if (c as u32) < 0x20 => u(&mut out, c),
+                c if !c.is_ascii() && matches!(how, Escapes::Ascii) => u(&mut out, c),
+                c if random && rng.one_in(3) => u(&mut out, c),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// What a delta adds: ASCII, escapes, multibyte and astral characters.
+    const PIECES: [&str; 14] = [
+        "a", "b c", "\n", "é", "中文", "😀", "\"", "\\", "/", "\t", "\u{1}", "x\ny", " 🍎.", "Я",
+    ];
+
+    /// A cumulative DashScope stream, chunk by chunk: reasoning then content of choice 0, now
+    /// and then a chunk that rewrites the text, repeats it, numbers the choice, adds a second
+    /// choice, a tool call, `output.text`, or spaces that do not fit the shape.
+    fn cumulative_stream(seed: u64, how: Escapes, chunks: usize) -> Vec<String> {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut escapes = Rng(seed.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) | 1);
+        let (mut reasoning, mut content, mut other) = (String::new(), String::new(), String::new());
+        let mut datas = Vec::new();
+        for n in 0..chunks {
+            let last = n + 1 == chunks;
+            let thinking = n < chunks / 3;
+            let grow = |s: &mut String, rng: &mut Rng| {
+                for _ in 0..1 + rng.below(2) {
+                    s.push_str(PIECES[rng.below(PIECES.len())]);
+                }
+            };
+            match rng.below(12) {
+                // The text again, unchanged.
+                0 => {}
+                // A rewrite: a character of the text changed (the warning), or the text cut.
+                1 if !(if thinking { &reasoning } else { &content }).is_empty() => {
+                    let s = if thinking {
+                        &mut reasoning
+                    } else {
+                        &mut content
+                    };
+                    if rng.one_in(2) {
+                        let at = s
+                            .char_indices()
+                            .nth(rng.below(s.chars().count()))
+                            .map_or(0, |(i, _)| i);
+                        s.insert(at, 'Z');
+                    } else {
+                        let keep = s.chars().count() / 2;
+                        *s = s.chars().take(keep).collect();
+                    }
+                }
+                _ if thinking => grow(&mut reasoning, &mut rng),
+                _ => grow(&mut content, &mut rng),
+            }
+            let mut esc = |t: &str| escape(t, how, &mut escapes);
+            let finish = if last { "stop" } else { "null" };
+            let message = format!(
+                r#"{{"content":"{}","reasoning_content":"{}","role":"assistant"}}"#,
+                esc(&content),
+                esc(&reasoning)
+            );
+            let mut choices = format!(r#"[{{"message":{message},"finish_reason":"{finish}"}}]"#);
+            let usage = format!(
+                r#"{{"total_tokens":{},"output_tokens":{n},"input_tokens":3}}"#,
+                n + 3
+            );
+            let mut output_text = String::new();
+            match rng.below(24) {
+                0 => {
+                    // The choice's index after its message.
+                    let index = if rng.one_in(2) { 0 } else { 1 };
+                    choices = format!(
+                        r#"[{{"message":{message},"finish_reason":"{finish}","index":{index}}}]"#
+                    );
+                }
+                1 => {
+                    other.push_str(PIECES[rng.below(PIECES.len())]);
+                    let second = format!(
+                        r#"{{"message":{{"content":"{}"}},"finish_reason":"{finish}","index":1}}"#,
+                        esc(&other)
+                    );
+                    choices = format!(
+                        r#"[{{"message":{message},"finish_reason":"{finish}","index":0}},{second}]"#
+                    );
+                }
+                2 => {
+                    let call = r#"[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]"#;
+                    choices = format!(
+                        r#"[{{"message":{{"content":"{}","tool_calls":{call}}},"finish_reason":"{finish}"}}]"#,
+                        esc(&content)
+                    );
+                }
+                3 => output_text = format!(r#","text":"{}""#, esc(&content)),
+                4 => {
+                    choices = format!(
+                        r#"[{{"message":{{"content": "{}","reasoning_content": "{}"}},"finish_reason":"{finish}"}}]"#,
+                        esc(&content),
+                        esc(&reasoning)
+                    );
+                }
+                _ => {}
+            }
+            datas.push(format!(
+                r#"{{"output":{{"choices":{choices}{output_text}}},"usage":{usage},"request_id":"r-1"}}"#
+            ));
+        }
+        datas
+    }
+
+    /// A `result_format: "text"` cumulative stream; with `content`, every chunk has the text
+    /// as choice 0's content too (before or after `output.text`), or not, or another one.
+    fn cumulative_text_stream(
+        seed: u64,
+        how: Escapes,
+        chunks: usize,
+        content: bool,
+    ) -> Vec<String> {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut text = String::new();
+        let first = rng.one_in(2);
+        (0..chunks)
+            .map(|n| {
+                text.push_str(PIECES[rng.below(PIECES.len())]);
+                let finish = if n + 1 == chunks { "stop" } else { "null" };
+                let raw = escape(&text, how, &mut rng);
+                let (mut before, mut after) = (String::new(), String::new());
+                if content {
+                    let other = match rng.below(8) {
+                        0 => String::new(),
+                        1 => escape(&format!("Z{text}"), how, &mut rng),
+                        _ => escape(&text, how, &mut rng),
+                    };
+                    let choices = format!(
+                        r#""choices":[{{"message":{{"content":"{other}"}},"finish_reason":"{finish}"}}]"#
+                    );
+                    if first {
+                        before = format!("{choices},");
+                    } else {
+                        after = format!(",{choices}");
+                    }
+                }
+                format!(
+                    r#"{{"output":{{{before}"text":"{raw}","finish_reason":"{finish}"{after}}},"usage":{{"input_tokens":1,"output_tokens":{n}}}}}"#
+                )
+            })
+            .collect()
+    }
+
+    /// The events, notices (as text events of choice 99) and end of `datas` through a
+    /// decoder, with shapes or without, and how many texts were read beyond the text so far.
+    fn through(
+        incremental: Option<bool>,
+        shapes: bool,
+        reads: &[&[u8]],
+    ) -> (Vec<Event<'static>>, String, usize) {
+        let mut d = Decoder::with_output(Some(Protocol::Dashscope), incremental);
+        let Decoder::DashScope(ds) = &mut d else {
+            unreachable!()
+        };
+        if !shapes {
+            ds.without_shapes();
+        }
+        let mut sse = crate::sse::SseDecoder::default();
+        let mut out = Vec::new();
+        let mut failed = None;
+        for read in reads {
+            let _ = sse.feed::<crate::sse::LineTooLong>(read, &mut |ev| {
+                if failed.is_none() && !d.is_done() {
+                    let r = d.event(&ev, &mut |e| {
+                        out.push(to_owned(e));
+                        Ok(())
+                    });
+                    if let Some(n) = d.take_notice() {
+                        out.push(content(&n));
+                    }
+                    if let Err(e) = r {
+                        failed = Some(e.to_string());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let end = match failed {
+            Some(e) => e,
+            None => match d.finish(&mut |e| {
+                out.push(to_owned(e));
+                Ok(())
+            }) {
+                Ok(()) => "ok".into(),
+                Err(e) => e.to_string(),
+            },
+        };
+        let afters = match &d {
+            Decoder::DashScope(ds) => ds.afters,
+            _ => 0,
+        };
+        (out, end, afters)
+    }
+
+    fn body(datas: &[String]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (n, data) in datas.iter().enumerate() {
+            body.extend_from_slice(
+                format!(
+                    "id:{}\nevent:result\n:HTTP_STATUS/200\ndata:{data}\n\n",
+                    n + 1
+                )
+                .as_bytes(),
+            );
+        }
+        body
+    }
+
+    /// Texts read only beyond the raw bytes of the text so far decode to exactly what the
+    /// reader alone (the whole text every chunk) decodes to: generated cumulative streams with
+    /// escapes and multibyte characters at every boundary, rewrites, repeats, several choices,
+    /// tool calls and `output.text`, cumulative and replayed (mode not known).
+    #[test]
+    fn cumulative_texts_read_beyond_the_known_bytes_decode_as_the_whole() {
+        let mut afters = 0;
+        for seed in 1..=300 {
+            for how in [Escapes::Minimal, Escapes::Ascii, Escapes::Random] {
+                let datas = if seed % 5 == 0 {
+                    cumulative_text_stream(seed, how, 20, seed % 10 == 0)
+                } else {
+                    cumulative_stream(seed, how, 30)
+                };
+                let body = body(&datas);
+                for incremental in [Some(false), None] {
+                    let want = through(incremental, false, &[&body]);
+                    assert_eq!(want.2, 0);
+                    let got = through(incremental, true, &[&body]);
+                    assert_eq!((&got.0, &got.1), (&want.0, &want.1), "seed {seed}");
+                    afters += got.2;
+                }
+            }
+        }
+        // The fast path was taken (most chunks of the streams that escape the same way).
+        assert!(afters > 5000, "{afters}");
+    }
+
+    /// The same, fed in two reads split at every byte.
+    #[test]
+    fn cumulative_texts_read_beyond_the_known_bytes_at_any_split() {
+        for (seed, how) in [
+            (7, Escapes::Minimal),
+            (8, Escapes::Ascii),
+            (9, Escapes::Random),
+        ] {
+            let body = body(&cumulative_stream(seed, how, 12));
+            let want = through(Some(false), false, &[&body]);
+            for at in 0..=body.len() {
+                let got = through(Some(false), true, &[&body[..at], &body[at..]]);
+                assert_eq!((&got.0, &got.1), (&want.0, &want.1), "{seed} split at {at}");
+                assert!(got.2 > 0 || matches!(how, Escapes::Random));
+            }
+        }
+    }
+
+    /// The fixture recorded from the service (escapes that change between chunks) and the
+    /// generator's stream: the same with and without the fast path, cumulative and replayed.
+    #[test]
+    fn cumulative_recording_decodes_the_same_read_beyond_the_known_bytes() {
+        let path = format!(
+            "{}/tests/fixtures/dashscope_cumulative.sse",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body = std::fs::read(&path).expect("fixture is readable");
+        for incremental in [Some(false), None] {
+            let want = through(incremental, false, &[&body]);
+            let got = through(incremental, true, &[&body]);
+            assert_eq!((&got.0, &got.1), (&want.0, &want.1));
+            assert_eq!(got.1, "ok");
+        }
     }
 }

@@ -329,13 +329,36 @@ impl<'a> Reader<'a> {
     /// A string, borrowed from the input when it has no escapes.
     pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
+        self.string_rest()
+    }
+
+    /// Whether a string starts right here (no whitespace first) whose raw bytes, between the
+    /// quotes, begin with `known`: then the reader moves past them, into the string, and
+    /// [`string_rest`](Self::string_rest) reads what follows. `known` must be the raw bytes of
+    /// a whole string read before (then it ends where an escape or a character ends, and its
+    /// text is the start of this string's: a cumulative stream's texts).
+    pub(crate) fn string_starts_with(&mut self, known: &[u8]) -> bool {
+        let b = self.src.as_bytes();
+        let from = self.pos + 1;
+        if b.get(self.pos) != Some(&b'"') || b.get(from..from + known.len()) != Some(known) {
+            return false;
+        }
+        self.pos = from + known.len();
+        true
+    }
+
+    /// The rest of a string from `pos` (inside it, where a character or an escape starts) to
+    /// its closing quote, borrowed from the input when it has no escapes.
+    #[inline]
+    pub(crate) fn string_rest(&mut self) -> Option<Cow<'a, str>> {
         let b = self.src.as_bytes();
         let start = self.pos;
         let end = string_end(b, start);
         match *b.get(end)? {
             b'"' => {
                 self.pos = end + 1;
-                // Both ends are ASCII quotes, so both are char boundaries.
+                // The end is an ASCII quote, the start one or the end of a whole string's
+                // bytes (`string_starts_with`): both char boundaries (and `get` checks).
                 self.src.get(start..end).map(Cow::Borrowed)
             }
             b'\\' => {

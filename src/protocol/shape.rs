@@ -56,6 +56,18 @@ pub(crate) trait Fill<'a> {
     fn build(&mut self, target: u8) -> Option<()>;
     /// Put a slot's value in its field.
     fn slot(&mut self, target: u8, value: Value<'a>) -> Option<()>;
+    /// Raw bytes (between the quotes, escapes as sent) that the string in slot `target` is
+    /// expected to start with: the raw bytes of a whole string read before (a cumulative
+    /// stream's text so far). When it does, only what follows them is read, and the slot gets
+    /// only that (`raw` says so). Empty: none.
+    #[inline]
+    fn known(&mut self, _target: u8) -> &[u8] {
+        &[]
+    }
+    /// The raw bytes (between the quotes) of the string about to go into slot `target`; with
+    /// `after`, only those that follow `known` (and the value is their text).
+    #[inline]
+    fn raw(&mut self, _target: u8, _raw: &'a str, _after: bool) {}
 }
 
 /// `a == b`, inline: the repeated runs are short (a key or two), where a call of `memcmp`
@@ -193,24 +205,34 @@ impl Shape {
             if !same(d.get(dpos..dpos + lit.len())?, lit) {
                 return None;
             }
-            let start = dpos + lit.len();
+            let at = dpos + lit.len();
             tpos = s.value_end as usize;
-            if s.plain {
+            if s.plain && chunk.known(s.target).is_empty() {
                 // The same bytes as the learned string: a quote, plain bytes (no quote,
                 // backslash or control character) and a quote, which the reader reads as
-                // exactly these bytes, borrowed.
+                // exactly these bytes, borrowed (and its raw bytes are its text).
                 let learned = &t[s.lit_end as usize..tpos];
-                let end = start + learned.len();
-                if d.get(start..end).is_some_and(|v| same(v, learned)) {
-                    let text = data.get(start + 1..end - 1)?;
+                let end = at + learned.len();
+                if d.get(at..end).is_some_and(|v| same(v, learned)) {
+                    let text = data.get(at + 1..end - 1)?;
+                    chunk.raw(s.target, text, false);
                     chunk.slot(s.target, Value::Str(Cow::Borrowed(text)))?;
                     dpos = end;
                     continue;
                 }
             }
-            let mut r = Reader::at(data, start);
+            let mut r = Reader::at(data, at);
             let value = match s.kind {
-                Kind::Str => Value::Str(r.string()?),
+                Kind::Str => {
+                    let quote = r.pos_after_whitespace()?;
+                    let known = chunk.known(s.target);
+                    let after = !known.is_empty() && r.string_starts_with(known);
+                    let start = if after { r.pos() } else { quote + 1 };
+                    let text = if after { r.string_rest()? } else { r.string()? };
+                    // Between `start` and the closing quote; `get` fails on a bad boundary.
+                    chunk.raw(s.target, data.get(start..r.pos() - 1)?, after);
+                    Value::Str(text)
+                }
                 Kind::U64 => Value::Int(r.u64()?),
                 Kind::U32 => Value::Int(u64::from(r.u32()?)),
             };

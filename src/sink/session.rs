@@ -205,6 +205,14 @@ impl Session {
         if !crate::redact::active() {
             return Ok(Some(event));
         }
+        if self.held.is_empty() {
+            // Nearly every delta: nothing held back, and no byte of it could start the key.
+            if let Event::Content { text, .. } | Event::Reasoning { text, .. } = &event {
+                if !crate::redact::may_hold_key_str(text) {
+                    return Ok(Some(event));
+                }
+            }
+        }
         let stream = Stream::of(&event);
         self.release(stream)?;
         let Some(stream) = stream else {
