@@ -124,18 +124,49 @@ fn tail_len(text: &[u8], secret: &[u8]) -> usize {
 /// runs on every delta (a few bytes, rarely the key's first byte followed by its second), so it
 /// must cost little more than one `memchr`.
 fn may_hold_key(text: &[u8], secret: &[u8]) -> bool {
-    let Some(&first) = secret.first() else {
-        return false;
+    let (Some(&a), Some(&b)) = (secret.first(), secret.get(1)) else {
+        return secret.first().is_some_and(|a| text.contains(a));
     };
-    // A byte loop, not memchr: on a delta's few bytes its vector set-up costs more than the
-    // scan, and the second byte rules nearly every candidate out before any comparison call.
-    text.iter().enumerate().any(|(i, &b)| {
-        b == first && {
-            let rest = &text[i..];
-            let n = rest.len().min(secret.len());
-            n < 2 || (rest[1] == secret[1] && rest[..n] == secret[..n])
+    // A proper prefix at the end starts with the first byte: the last byte alone, or the
+    // first two (then found as a pair below).
+    if text.last() == Some(&a) {
+        return true;
+    }
+    // Everything else starts with the key's first two bytes: found as a pair 8 bytes at a
+    // time (7 pairs a word, the words overlapping by one byte), each pair then checked in
+    // full. English text is full of the first byte of `sk-…` and short of the pair.
+    let whole = |at: usize| {
+        let rest = &text[at..];
+        let n = rest.len().min(secret.len());
+        rest[..n] == secret[..n]
+    };
+    let (pa, pb) = (u64::from(a) * ONES, u64::from(b) * ONES);
+    let mut i = 0;
+    while let Some(word) = text.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        // Bit 7 of byte j: byte j is `a` and byte j + 1 is `b` (j < 7).
+        let mut pairs = zero_bytes(w ^ pa) & (zero_bytes(w ^ pb) >> 8);
+        while pairs != 0 {
+            let j = pairs.trailing_zeros() as usize / 8;
+            if whole(i + j) {
+                return true;
+            }
+            pairs &= pairs - 1;
         }
-    })
+        i += 7;
+    }
+    (i..text.len().saturating_sub(1)).any(|j| text[j] == a && text[j + 1] == b && whole(j))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Bit 7 of every byte of `x` that is zero, and no other bit (exact, unlike the carry trick
+/// that only says whether there is one).
+fn zero_bytes(x: u64) -> u64 {
+    let low7 = ONES * 0x7f;
+    !(((x & low7) + low7) | x) & (ONES << 7)
 }
 
 /// Streaming redaction of one stream of text (one output stream, or one kind of delta).
@@ -156,6 +187,12 @@ impl Redactor {
         let mut all = String::with_capacity(self.held.len() + text.len());
         all.push_str(&self.held);
         all.push_str(&text);
+        if !may_hold_key_str(&all) {
+            // What was held was not the key after all (nearly always: a word ending in its
+            // first byte).
+            self.held.clear();
+            return Cow::Owned(all);
+        }
         let mut all = redact_string(all);
         let keep = tail_len(all.as_bytes(), s.as_bytes());
         // The tail starts with the key's first byte, so it starts a character. It goes into
@@ -288,6 +325,23 @@ mod tests {
             t.extend_from_slice(&key[..key.len().min(i % key.len() + 1)]);
             texts.push(t);
         }
+        // And texts of every length up to 40 over the key's first bytes and others, from a
+        // fixed pseudo-random sequence.
+        let pieces: &[u8] = b"sk-uxs";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let t: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        pieces[(seed % pieces.len() as u64) as usize]
+                    })
+                    .collect();
+                texts.push(t);
+            }
+        }
         register(KEY);
         let secret = SECRET.get().expect("registered");
         for t in &texts {
@@ -304,6 +358,47 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(t)
             );
+        }
+    }
+
+    #[test]
+    fn streaming_at_any_split_writes_what_redacting_the_whole_text_does() {
+        // Texts made of pieces of the key and of words ending in its first bytes, cut into
+        // deltas at pseudo-random places: what the redactor writes, plus what it holds at the
+        // end, is the whole text redacted.
+        register(KEY);
+        let words = [
+            "s",
+            "sk",
+            "sk-",
+            "task ",
+            "desks",
+            KEY,
+            &KEY[..9],
+            " x",
+            "-",
+            "k",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let text: String = (0..next(12)).map(|_| words[next(words.len())]).collect();
+            let mut cuts: Vec<usize> = (0..next(6)).map(|_| next(text.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(text.len());
+            cuts.sort_unstable();
+            let mut r = Redactor::default();
+            let mut out = String::new();
+            for w in cuts.windows(2) {
+                out.push_str(&r.push(Cow::Borrowed(&text[w[0]..w[1]])));
+            }
+            out.push_str(&r.take());
+            assert_eq!(out, text.replace(KEY, MARKER), "{text:?} cut at {cuts:?}");
         }
     }
 
