@@ -40,6 +40,8 @@ pub mod sse;
 mod stdin;
 pub mod store;
 pub mod structured;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod transport;
 mod trust;
 mod unstreamed;

@@ -328,17 +328,10 @@ mod tests {
         // And texts of every length up to 40 over the key's first bytes and others, from a
         // fixed pseudo-random sequence.
         let pieces: &[u8] = b"sk-uxs";
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::testing::Xorshift(0x2545_f491_4f6c_dd1d);
         for len in 0..40 {
             for _ in 0..200 {
-                let t: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        pieces[(seed % pieces.len() as u64) as usize]
-                    })
-                    .collect();
+                let t: Vec<u8> = (0..len).map(|_| pieces[rng.below(pieces.len())]).collect();
                 texts.push(t);
             }
         }
@@ -379,13 +372,8 @@ mod tests {
             "-",
             "k",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = |n: usize| rng.below(n);
         for _ in 0..3000 {
             let text: String = (0..next(12)).map(|_| words[next(words.len())]).collect();
             let mut cuts: Vec<usize> = (0..next(6)).map(|_| next(text.len() + 1)).collect();

@@ -924,7 +924,6 @@ mod tests {
     /// and one learned from each edit the reader reads, applied to the chunk.
     #[test]
     fn shapes_agree_on_single_edits() {
-        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
         let (mut tried, mut fitted, mut missed) = (0usize, 0usize, 0usize);
         for (seed, protocol) in [
             (TYPICAL_COMPATIBLE[0], Protocol::Compatible),
@@ -933,23 +932,7 @@ mod tests {
             (TYPICAL_DASHSCOPE[2], Protocol::Dashscope),
             (TYPICAL_DASHSCOPE[4], Protocol::Dashscope),
         ] {
-            let b = seed.as_bytes();
-            let mut variants: Vec<Vec<u8>> = Vec::new();
-            for i in 0..=b.len() {
-                if i < b.len() {
-                    variants.push([&b[..i], &b[i + 1..]].concat());
-                }
-                for &c in ALPHABET {
-                    if i < b.len() {
-                        variants.push([&b[..i], &[c], &b[i + 1..]].concat());
-                    }
-                    variants.push([&b[..i], &[c], &b[i..]].concat());
-                }
-            }
-            for v in variants {
-                let Ok(data) = String::from_utf8(v) else {
-                    continue;
-                };
+            for data in crate::protocol::testutil::single_edits(seed) {
                 tried += 1;
                 for (learned, applied) in [(seed, data.as_str()), (data.as_str(), seed)] {
                     let (agrees, fits) = shape_agrees(protocol, learned, applied);
@@ -971,29 +954,12 @@ mod tests {
 
     #[test]
     fn single_edits_agree() {
-        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
         let mut seeds: Vec<&str> = Vec::new();
         seeds.extend(&TYPICAL_COMPATIBLE[..3]);
         seeds.extend(&TYPICAL_DASHSCOPE[..4]);
         let (mut tried, mut read, mut rejected) = (0usize, 0usize, 0usize);
         for seed in seeds {
-            let b = seed.as_bytes();
-            let mut variants: Vec<Vec<u8>> = Vec::new();
-            for i in 0..=b.len() {
-                if i < b.len() {
-                    variants.push([&b[..i], &b[i + 1..]].concat());
-                }
-                for &c in ALPHABET {
-                    if i < b.len() {
-                        variants.push([&b[..i], &[c], &b[i + 1..]].concat());
-                    }
-                    variants.push([&b[..i], &[c], &b[i..]].concat());
-                }
-            }
-            for v in variants {
-                let Ok(data) = String::from_utf8(v) else {
-                    continue;
-                };
+            for data in crate::protocol::testutil::single_edits(seed) {
                 tried += 1;
                 for p in BOTH {
                     let (agrees, got) = fast_reader_agrees(p, &data);

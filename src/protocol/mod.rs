@@ -450,7 +450,6 @@ mod delta_tests {
     /// Also as an `event:error` and with an HTTP status of 500, cumulative, and in a replay.
     #[test]
     fn the_shape_path_decodes_every_edit_as_the_reader_path_does() {
-        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
         let seeds = [
             r#"{"output":{"choices":[{"message":{"content":" let a server push","role":"assistant"},"finish_reason":"null"}]},"usage":{"total_tokens":28,"output_tokens":2,"input_tokens":26,"prompt_tokens_details":{"cached_tokens":0}},"request_id":"d30a9914-ac97"}"#,
             r#"{"output":{"choices":[{"index":0,"message":{"reasoning_content":"hm","content":""},"finish_reason":"null"}]},"usage":{"input_tokens":1,"output_tokens":2,"output_tokens_details":{"reasoning_tokens":1}},"request_id":""}"#,
@@ -459,23 +458,7 @@ mod delta_tests {
         let last = r#"{"output":{"choices":[{"message":{"content":"","role":"assistant"},"finish_reason":"stop"}]},"usage":{"total_tokens":30,"output_tokens":4,"input_tokens":26},"request_id":"d30a9914-ac97"}"#;
         let (mut tried, mut decoded) = (0usize, 0usize);
         for seed in seeds {
-            let b = seed.as_bytes();
-            let mut variants: Vec<Vec<u8>> = Vec::new();
-            for i in 0..=b.len() {
-                if i < b.len() {
-                    variants.push([&b[..i], &b[i + 1..]].concat());
-                }
-                for &c in ALPHABET {
-                    if i < b.len() {
-                        variants.push([&b[..i], &[c], &b[i + 1..]].concat());
-                    }
-                    variants.push([&b[..i], &[c], &b[i..]].concat());
-                }
-            }
-            for v in variants {
-                let Ok(data) = String::from_utf8(v) else {
-                    continue;
-                };
+            for data in crate::protocol::testutil::single_edits(seed) {
                 tried += 1;
                 // `None`: a replay, incremental or cumulative found out from the texts.
                 let cases: [(&str, Option<u16>, Option<bool>); 5] = [
@@ -566,6 +549,29 @@ mod delta_tests {
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
+
+    /// Every single-byte deletion, replacement and insertion of `seed` (from an alphabet of
+    /// JSON's structural bytes and a few others) that is still UTF-8.
+    pub fn single_edits(seed: &str) -> Vec<String> {
+        const ALPHABET: &[u8] = b"\"\\{}[],:01-.eEntfu \n\x01a\xc3\xa9";
+        let b = seed.as_bytes();
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for i in 0..=b.len() {
+            if i < b.len() {
+                variants.push([&b[..i], &b[i + 1..]].concat());
+            }
+            for &c in ALPHABET {
+                if i < b.len() {
+                    variants.push([&b[..i], &[c], &b[i + 1..]].concat());
+                }
+                variants.push([&b[..i], &[c], &b[i..]].concat());
+            }
+        }
+        variants
+            .into_iter()
+            .filter_map(|v| String::from_utf8(v).ok())
+            .collect()
+    }
 
     /// Owned copies of events, for comparing in tests.
     pub fn collect(

@@ -568,13 +568,8 @@ mod tests {
             "#",
             "|",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = |n: usize| rng.below(n);
         for _ in 0..5000 {
             let src: String = (0..next(16)).map(|_| atoms[next(atoms.len())]).collect();
             let (mut fast, mut slow) = (Vec::new(), Vec::new());

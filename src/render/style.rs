@@ -316,13 +316,8 @@ mod tests {
             "\r",
             "0123456789abcdef",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Xorshift(0x2545_f491_4f6c_dd1du64);
+        let mut next = |n: usize| rng.below(n);
         for _ in 0..3000 {
             let text: String = (0..next(12)).map(|_| atoms[next(atoms.len())]).collect();
             let start = next(10);

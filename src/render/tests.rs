@@ -540,13 +540,8 @@ fn the_tail_fast_and_slow_paths_agree_at_every_split() {
         "| x ",
         "12345678 ",
     ];
-    let mut seed = 0x0123_4567_89ab_cdefu64;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rng = crate::testing::Xorshift(0x0123_4567_89ab_cdefu64);
+    let mut next = |n: usize| rng.below(n);
     for _ in 0..40 {
         let line: String = (0..1 + next(8)).map(|_| atoms[next(atoms.len())]).collect();
         let text = format!("{line}\nafter\n");

@@ -537,13 +537,8 @@ fn the_start_byte_filter_changes_nothing() {
     ] {
         atoms.push(a.into());
     }
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rng = crate::testing::Xorshift(0x2545_f491_4f6c_dd1du64);
+    let mut next = |n: usize| rng.below(n);
     let lines: Vec<String> = (0..400)
         .map(|_| {
             (0..next(24))
