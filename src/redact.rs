@@ -41,8 +41,8 @@ pub fn register(secret: &str) {
 
 impl Secret {
     /// Whether `text` holds the key or ends with a proper prefix of it. Short texts (a delta)
-    /// are scanned for the key's first byte; long ones (a read of the body) with the searcher,
-    /// whose vector prefilter skips the many places where the first byte alone matches.
+    /// are scanned for the key's first two bytes ([`may_hold_key`]); long ones (a read of the
+    /// body) with the searcher, whose vector prefilter is faster on many bytes.
     fn may_be_in(&self, text: &[u8]) -> bool {
         let key = self.text.as_bytes();
         if text.len() <= 2 * key.len() {
@@ -120,9 +120,9 @@ fn tail_len(text: &[u8], secret: &[u8]) -> usize {
 }
 
 /// Whether `text` holds the key, or ends with a proper prefix of it: `contains_key(text) ||
-/// tail_len(text, key) > 0`, in one pass over the places where the key's first byte is. This
-/// runs on every delta (a few bytes, rarely the key's first byte followed by its second), so it
-/// must cost little more than one `memchr`.
+/// tail_len(text, key) > 0`, in one pass. This runs on every delta (a few bytes, rarely the
+/// key's first byte followed by its second), so it looks for that pair a word at a time and
+/// compares more only where it is.
 fn may_hold_key(text: &[u8], secret: &[u8]) -> bool {
     let (Some(&a), Some(&b)) = (secret.first(), secret.get(1)) else {
         return secret.first().is_some_and(|a| text.contains(a));

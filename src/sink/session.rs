@@ -200,19 +200,22 @@ impl Session {
         Ok(())
     }
 
+    /// Whether `event` comes out of [`redact`](Self::redact) as it is: no key is registered,
+    /// or it is a delta of text that cannot hold the key or its start while nothing is held.
+    fn passes(&self, event: &Event<'_>) -> bool {
+        if !crate::redact::active() {
+            return true;
+        }
+        match event {
+            Event::Content { text, .. } | Event::Reasoning { text, .. } => {
+                self.held.is_empty() && !crate::redact::may_hold_key_str(text)
+            }
+            _ => false,
+        }
+    }
+
     /// `event` with the key redacted; `None` when all its text is held back for now.
     fn redact<'a>(&mut self, event: Event<'a>) -> Result<Option<Event<'a>>> {
-        if !crate::redact::active() {
-            return Ok(Some(event));
-        }
-        if self.held.is_empty() {
-            // Nearly every delta: nothing held back, and no byte of it could start the key.
-            if let Event::Content { text, .. } | Event::Reasoning { text, .. } = &event {
-                if !crate::redact::may_hold_key_str(text) {
-                    return Ok(Some(event));
-                }
-            }
-        }
         let stream = Stream::of(&event);
         self.release(stream)?;
         let Some(stream) = stream else {
@@ -310,8 +313,8 @@ impl Sink for Session {
         if let Event::Audio { choice, data } = &event {
             return self.audio_piece(*choice, data);
         }
-        if !crate::redact::active() {
-            // Nothing to redact: straight on, the event not moved through `redact`.
+        if self.passes(&event) {
+            // Nearly every event: straight on, not moved through `redact`.
             return self.inner.event(event);
         }
         match self.redact(event)? {
