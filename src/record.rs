@@ -7,9 +7,10 @@
 //! `FALLOC_FL_KEEP_SIZE`, in growing steps), and the reservation beyond what was written is
 //! given back when the recording ends (`ftruncate` to its length), or is dropped midway. On
 //! ext4, a write into reserved blocks skips the delayed-allocation bookkeeping done for every
-//! 4 KiB page otherwise: a 47 MB recording cost 11 ms of kernel time, 7 ms with the blocks
-//! reserved (BENCHMARKS.md, section (h)). The file's size is always what was written, so a
-//! reader following it (`tail -f`) never sees the reservation.
+//! 4 KiB page otherwise: 47 MB written in 128 KiB pieces took 11 ms of kernel time, 7 ms with
+//! the blocks reserved; what `--record` adds to a 47 MB run, +20.6 -> +17.9 ms of CPU
+//! (BENCHMARKS.md, issue 17's second session). The file's size is always what was written,
+//! so a reader following it (`tail -f`) never sees the reservation.
 
 use std::fs::File;
 use std::io::Write;
@@ -73,8 +74,7 @@ impl Recording {
     pub fn finish(mut self) -> Result<()> {
         let tail = self.redactor.take();
         self.put(&tail)?;
-        self.release()
-            .map_err(|e| Error::internal(format!("cannot write the recording: {e}")))
+        self.release().map_err(write_error)
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
