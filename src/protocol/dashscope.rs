@@ -851,16 +851,34 @@ impl<'a> Fill<'a> for Delta<'a> {
 
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Usage {
-        Usage {
-            input_tokens: u.input_tokens,
-            output_tokens: u.output_tokens,
-            total_tokens: u
-                .total_tokens
-                .unwrap_or(u.input_tokens.saturating_add(u.output_tokens)),
-            cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
-            reasoning_tokens: u.output_tokens_details.and_then(|d| d.reasoning_tokens),
-            search_count: u.plugins.and_then(|p| p.search).and_then(|s| s.count),
-        }
+        usage(
+            u.input_tokens,
+            u.output_tokens,
+            u.total_tokens,
+            u.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            u.output_tokens_details.and_then(|d| d.reasoning_tokens),
+            u.plugins.and_then(|p| p.search).and_then(|s| s.count),
+        )
+    }
+}
+
+/// The usage event of a chunk's counts, as read by the reader or through a shape: a missing
+/// total is the sum of the two others.
+fn usage(
+    input_tokens: u64,
+    output_tokens: u64,
+    total_tokens: Option<u64>,
+    cached_tokens: Option<u64>,
+    reasoning_tokens: Option<u64>,
+    search_count: Option<u64>,
+) -> Usage {
+    Usage {
+        input_tokens,
+        output_tokens,
+        total_tokens: total_tokens.unwrap_or(input_tokens.saturating_add(output_tokens)),
+        cached_tokens,
+        reasoning_tokens,
+        search_count,
     }
 }
 
@@ -1215,16 +1233,15 @@ impl DashScopeDecoder {
             }));
         }
         if d.has(USAGE) {
-            self.usage = Some(Usage {
-                input_tokens: d.input_tokens,
-                output_tokens: d.output_tokens,
-                total_tokens: d
-                    .total_tokens
-                    .unwrap_or(d.input_tokens.saturating_add(d.output_tokens)),
-                cached_tokens: d.prompt_cached,
-                reasoning_tokens: d.output_reasoning,
-                search_count: None,
-            });
+            // A shape has no `plugins` (they rule a shape out): no search count.
+            self.usage = Some(usage(
+                d.input_tokens,
+                d.output_tokens,
+                d.total_tokens,
+                d.prompt_cached,
+                d.output_reasoning,
+                None,
+            ));
         }
         if !d.has(OUTPUT) {
             return Ok(());
