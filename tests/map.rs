@@ -622,12 +622,71 @@ fn a_used_up_quota_stops_the_run_with_exit_5() {
     let out = run(map(&server).args(["-j", "1"]).arg(&input), None);
     assert_eq!(out.status, Some(5), "{}", show(&out));
     assert!(out.stderr.contains("the run stopped"), "{}", out.stderr);
-    // Not retried (money does not come back by waiting), and nothing sent after it.
-    assert!(
-        count.load(Ordering::SeqCst) <= 2,
-        "{}",
-        count.load(Ordering::SeqCst)
-    );
+    // Not retried (money does not come back by waiting), and nothing sent after it: the one
+    // worker stops the run itself, before the writer thread has seen the error.
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_used_up_quota_stops_the_run_while_the_output_is_blocked() {
+    // The first answer is a line far longer than a pipe holds, and nobody reads stdout for a
+    // while: the thread that writes lines is stuck in that write when the quota error comes. The
+    // worker must stop the run itself; waiting for the writer to see the error lets it send
+    // every other item first, each to fail the same way.
+    use std::io::Read;
+    use std::process::Stdio;
+    let count = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let count = Arc::clone(&count);
+        Many::start(move |r| {
+            count.fetch_add(1, Ordering::SeqCst);
+            if prompt_of(r) == "prompt 0" {
+                Answer::content(&"x".repeat(1 << 20))
+            } else {
+                Answer::error(
+                    429,
+                    "insufficient_quota",
+                    "You exceeded your current quota.",
+                )
+            }
+        })
+    };
+    let dir = temp_dir("map-quota-blocked");
+    let text: String = (0..50).map(|i| format!("prompt {i}\n")).collect();
+    let input = write(&dir, "in.txt", &text);
+    let mut child = map(&server)
+        .args(["-j", "1"])
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Time for a worker that was not stopped to send more (this only makes the failure likely;
+    // the passing run does not depend on it).
+    std::thread::sleep(Duration::from_millis(300));
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("the run stopped"), "{stderr}");
+    assert_eq!(count.load(Ordering::SeqCst), 2, "{stderr}");
+    assert_eq!(stdout.iter().filter(|&&b| b == b'\n').count(), 2);
 }
 
 #[test]

@@ -396,7 +396,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
             let done_tx = done_tx.clone();
             let (agent, limits, key) = (&agent, &limits, &key);
             let (cli_w, run_id, logging) = (cli, &run_id, log.is_some());
-            let cancel_w = &**cancel;
+            let (cancel_w, stop_w) = (&**cancel, stop);
             scope.spawn(move || loop {
                 let job = match job_rx.lock() {
                     Ok(rx) => rx.recv(),
@@ -435,6 +435,12 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                 );
                 limits.leave(summary.usage.map_or(0, |u| u.total_tokens));
                 let summary = clipped_is_an_error(summary);
+                // Stopped here, not when the writer gets to it: by then this worker could have
+                // sent the next items, each to fail the same way.
+                if matches!(&summary.result, Err(e) if stops_the_run(e)) {
+                    stop_w.store(true, Ordering::SeqCst);
+                    cancel_w.cancel();
+                }
                 let done = Done {
                     index,
                     id: item.id,
