@@ -37,6 +37,18 @@ impl Cancel {
         if self.flag.swap(true, Ordering::SeqCst) {
             std::process::exit(Exit::Interrupted.code().into());
         }
+        self.shut();
+    }
+
+    /// Stop the run from inside (an error every other request would get as well): what a
+    /// first Ctrl-C does, however often it is called, never the exit of a second one.
+    pub fn stop(&self) {
+        if !self.flag.swap(true, Ordering::SeqCst) {
+            self.shut();
+        }
+    }
+
+    fn shut(&self) {
         if let Ok(mut agent) = self.agent.lock() {
             if let Some(agent) = agent.take() {
                 agent.shutdown();
@@ -701,6 +713,16 @@ fn sleep(d: Duration, cancel: &Cancel) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stopping_from_inside_twice_is_not_a_second_ctrl_c() {
+        // A second `cancel` exits the process (130); `stop` never does, however often, so the
+        // test binary would die here if it did.
+        let cancel = Cancel::default();
+        cancel.stop();
+        cancel.stop();
+        assert!(cancel.is_cancelled());
+    }
 
     #[test]
     fn http_only_to_loopback() {

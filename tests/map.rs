@@ -256,6 +256,33 @@ fn a_401_stops_the_whole_run_with_exit_3() {
 }
 
 #[test]
+fn run_stopping_errors_that_come_together_stop_the_run_once() {
+    // Both requests of the first window get their 401 at the same moment (each answer waits for
+    // the other request to arrive): both workers see a run-stopping error. The run stops once,
+    // with exit 3, not as a second Ctrl-C would (130).
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let arrived = Arc::clone(&arrived);
+        Many::start(move |_| {
+            let n = arrived.fetch_add(1, Ordering::SeqCst) + 1;
+            let pair = n.div_ceil(2) * 2;
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while arrived.load(Ordering::SeqCst) < pair && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Answer::error(401, "InvalidApiKey", "Invalid API-key provided.")
+        })
+    };
+    let dir = temp_dir("map-401-together");
+    let input = write(&dir, "in.txt", "prompt 0\nprompt 1\n");
+    for round in 0..5 {
+        let out = run(map(&server).args(["-j", "2"]).arg(&input), None);
+        assert_eq!(out.status, Some(3), "round {round}: {}", show(&out));
+        assert!(out.stderr.contains("the run stopped"), "{}", out.stderr);
+    }
+}
+
+#[test]
 fn ordered_output_follows_the_input() {
     // Early items answer slowest.
     let server = Many::start(|r| {

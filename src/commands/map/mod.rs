@@ -439,7 +439,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                 // sent the next items, each to fail the same way.
                 if matches!(&summary.result, Err(e) if stops_the_run(e)) {
                     stop_w.store(true, Ordering::SeqCst);
-                    cancel_w.cancel();
+                    cancel_w.stop();
                 }
                 let done = Done {
                     index,
@@ -482,9 +482,7 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
                         ..e.clone()
                     });
                     stop.store(true, Ordering::SeqCst);
-                    if !cancel.is_cancelled() {
-                        cancel.cancel();
-                    }
+                    cancel.stop();
                 }
             }
             report.item(&done.summary);
@@ -513,9 +511,9 @@ fn run(cli: &Cli, args: &MapArgs, env: &dyn Env, cancel: &Arc<Cancel>) -> Result
             } else {
                 write(line);
             }
-            if (closed || write_error.is_some()) && !cancel.is_cancelled() {
+            if closed || write_error.is_some() {
                 stop.store(true, Ordering::SeqCst);
-                cancel.cancel();
+                cancel.stop();
             }
         }
         // Lines held behind an interrupted item.
