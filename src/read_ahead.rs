@@ -34,6 +34,12 @@ pub const LONG_READ_SIZE: usize = 512 * 1024;
 const AHEAD_AFTER: usize = 64 * 1024;
 
 /// Reads that may wait for the decoder, besides the one being read and the one decoded.
+///
+/// A reader that found the queue full sleeps until the decoder has taken all of it, then reads
+/// until it is full again: one wake-up per `READS_AHEAD` reads instead of one per read when the
+/// decoder is the slower side (it still has the read it took to decode while the reader
+/// wakes). A decoder that waits for a read is woken by every read, so a slow stream's events
+/// are never held back.
 const READS_AHEAD: usize = 2;
 
 /// Reads that may wait for the recording's writer, besides the one being written.
@@ -378,7 +384,7 @@ impl ReadAhead {
         let mut state = self.shared.lock();
         loop {
             if let Some(read) = state.filled.pop_front() {
-                let wake = state.reader_waits;
+                let wake = state.reader_waits && state.filled.is_empty();
                 drop(state);
                 if wake {
                     self.shared.room.notify_one();
