@@ -770,6 +770,57 @@ mod tests {
         }
     }
 
+    /// A body that hands out its reads, then blocks until told to end.
+    struct ThenBlock(VecDeque<usize>, std::sync::mpsc::Receiver<()>);
+
+    impl Read for ThenBlock {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.pop_front() {
+                Some(n) => {
+                    let n = n.min(buf.len());
+                    buf[..n].fill(7);
+                    Ok(n)
+                }
+                None => {
+                    let _ = self.1.recv();
+                    Ok(0)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_ahead_of_the_decoder_is_handed_over_before_the_next_read_returns() {
+        // A bulk stream that turns slow: once reading moved to its thread, each read reaches
+        // the decoder while the reader waits on the network for the next one (were it held
+        // until the queue fills, this would wait for ever: the generous deadline is a hang
+        // detector, not a timing).
+        let (release, blocked) = std::sync::mpsc::channel();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let body = ThenBlock([AHEAD_AFTER, 10].into_iter().collect(), blocked);
+            let mut r = Reads::new(Box::new(body), None, READ_SIZE);
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let (buf, n) = r.next().expect("a read").expect("no error");
+                got.push(n);
+                r.recycle(buf);
+            }
+            // The short read arrived alone, while the reader is blocked on the next one.
+            let _ = release.send(());
+            let (_, end) = r.next().expect("a read").expect("no error");
+            got.push(end);
+            let _ = done.send((got, r.ahead.is_some()));
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok((got, ahead)) => {
+                assert_eq!(got, [AHEAD_AFTER, 10, 0]);
+                assert!(ahead, "the reads moved to the reading thread");
+            }
+            Err(e) => panic!("a read was held back: {e}"),
+        }
+    }
+
     #[test]
     fn a_buffer_not_handed_back_is_replaced_not_taken_for_the_end() {
         let mut r = reads(&[10, 20]);
