@@ -34,6 +34,12 @@ pub const LONG_READ_SIZE: usize = 512 * 1024;
 const AHEAD_AFTER: usize = 64 * 1024;
 
 /// Reads that may wait for the decoder, besides the one being read and the one decoded.
+///
+/// A reader that found the queue full sleeps until the decoder has taken all of it, then reads
+/// until it is full again: one wake-up per `READS_AHEAD` reads instead of one per read when the
+/// decoder is the slower side (it still has the read it took to decode while the reader
+/// wakes). A decoder that waits for a read is woken by every read, so a slow stream's events
+/// are never held back.
 const READS_AHEAD: usize = 2;
 
 /// Reads that may wait for the recording's writer, besides the one being written.
@@ -125,6 +131,12 @@ impl Reads {
 /// What the threads share. Mutexes and condition variables, not channels: the std channel
 /// spins before it sleeps, which on a small machine takes a core from the server the bytes
 /// come from.
+///
+/// A condition variable is signalled only when a thread waits on it (a flag under the lock,
+/// set before the wait, cleared after it): std's `notify_one` makes a `FUTEX_WAKE` system call
+/// whether or not anybody sleeps, and most hand-overs find the other thread busy. The flag is
+/// read under the same lock as the change it signals, so a waiter either sees the change before
+/// it sleeps or is flagged and gets the signal.
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
@@ -147,6 +159,10 @@ struct State {
     reader_done: bool,
     /// The main thread is gone: the reader stops at its next hand-over.
     main_done: bool,
+    /// The main thread waits on `ready`.
+    main_waits: bool,
+    /// The reader waits on `room`.
+    reader_waits: bool,
 }
 
 impl Shared {
@@ -184,6 +200,10 @@ struct WriteQueue {
     failed: bool,
     /// Its error, until somebody reports it.
     error: Option<Error>,
+    /// The writer waits on `ready`.
+    writer_waits: bool,
+    /// The reader waits on `room`.
+    reader_waits: bool,
 }
 
 impl Writes {
@@ -196,7 +216,9 @@ impl Writes {
     fn push(&self, buf: &Buf, n: usize) -> Result<()> {
         let mut q = self.lock();
         while q.reads.len() >= WRITES_AHEAD && !q.failed && !q.closed {
+            q.reader_waits = true;
             q = self.room.wait(q).unwrap_or_else(|p| p.into_inner());
+            q.reader_waits = false;
         }
         if q.failed {
             return Err(q
@@ -206,8 +228,11 @@ impl Writes {
         }
         if !q.closed {
             q.reads.push_back((Arc::clone(buf), n));
+            let wake = q.writer_waits;
             drop(q);
-            self.ready.notify_one();
+            if wake {
+                self.ready.notify_one();
+            }
         }
         Ok(())
     }
@@ -224,10 +249,15 @@ impl Writes {
                 if q.closed {
                     return record;
                 }
+                q.writer_waits = true;
                 q = writes.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                q.writer_waits = false;
             };
+            let wake = q.reader_waits;
             drop(q);
-            writes.room.notify_one();
+            if wake {
+                writes.room.notify_one();
+            }
             let written = match buf.get(..n) {
                 Some(bytes) => record.write(bytes),
                 None => Err(Error::internal("a read claimed more bytes than its buffer")),
@@ -322,14 +352,19 @@ impl ReadAhead {
                     let last = !matches!(read, Ok(Ok((_, n))) if n > 0);
                     let mut state = shared.lock();
                     while state.filled.len() >= READS_AHEAD && !state.main_done {
+                        state.reader_waits = true;
                         state = shared.room.wait(state).unwrap_or_else(|p| p.into_inner());
+                        state.reader_waits = false;
                     }
                     if state.main_done {
                         return;
                     }
                     state.filled.push_back(read);
+                    let wake = state.main_waits;
                     drop(state);
-                    shared.ready.notify_one();
+                    if wake {
+                        shared.ready.notify_one();
+                    }
                     if last {
                         return;
                     }
@@ -349,18 +384,23 @@ impl ReadAhead {
         let mut state = self.shared.lock();
         loop {
             if let Some(read) = state.filled.pop_front() {
+                let wake = state.reader_waits && state.filled.is_empty();
                 drop(state);
-                self.shared.room.notify_one();
+                if wake {
+                    self.shared.room.notify_one();
+                }
                 return read;
             }
             if state.reader_done {
                 return Err(Error::internal("the reader thread stopped"));
             }
+            state.main_waits = true;
             state = self
                 .shared
                 .ready
                 .wait(state)
                 .unwrap_or_else(|p| p.into_inner());
+            state.main_waits = false;
         }
     }
 
@@ -605,6 +645,180 @@ mod tests {
             file.bytes().len(),
             want.len()
         );
+    }
+
+    /// A small pseudo-random generator (xorshift), seeded per run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// Nothing, a spin, a yield or a short sleep: the other thread finds this one busy,
+        /// about to wait, or asleep.
+        fn pause(&mut self) {
+            match self.next() % 8 {
+                0..=2 => {}
+                3 | 4 => {
+                    for _ in 0..self.next() % 2000 {
+                        std::hint::spin_loop();
+                    }
+                }
+                5 | 6 => std::thread::yield_now(),
+                _ => std::thread::sleep(std::time::Duration::from_micros(self.next() % 200)),
+            }
+        }
+    }
+
+    /// A body of `reads` reads (the first long enough to start reading ahead, then 1 to 300
+    /// bytes each), pausing at random before each; byte `i` of the body is `i * 7 mod 251`.
+    struct Jittery {
+        rng: Rng,
+        reads: usize,
+        sent: usize,
+    }
+
+    fn body_byte(i: usize) -> u8 {
+        (i * 7 % 251) as u8
+    }
+
+    impl Read for Jittery {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.reads == 0 {
+                return Ok(0);
+            }
+            self.reads -= 1;
+            self.rng.pause();
+            let want = if self.sent == 0 {
+                AHEAD_AFTER
+            } else {
+                1 + (self.rng.next() % 300) as usize
+            };
+            let n = want.min(buf.len());
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                *b = body_byte(self.sent + i);
+            }
+            self.sent += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn hand_overs_under_random_delays_lose_nothing_and_never_hang() {
+        // Both sides pause at random, so that every hand-over meets the other thread busy,
+        // about to wait and asleep, many times over, with and without a recording. A lost
+        // wake-up would hang a run: the whole test runs on a thread with a generous deadline
+        // (a hang detector, not a timing).
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for run in 0..120u64 {
+                let mut rng =
+                    Rng(0x9e37_79b9_7f4a_7c15 ^ (run + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
+                let reads = 50 + (rng.next() % 150) as usize;
+                let file = (run % 3 == 0).then(|| Scratch::new(&format!("jitter-{run}")));
+                let record = file
+                    .as_ref()
+                    .map(|f| Recording::create(&f.0).expect("a scratch file"));
+                let body = Jittery {
+                    rng: Rng(rng.next() | 1),
+                    reads,
+                    sent: 0,
+                };
+                let mut r = Reads::new(Box::new(body), record, AHEAD_AFTER);
+                let mut got = 0usize;
+                let mut held = VecDeque::new();
+                loop {
+                    let (buf, n) = r.next().expect("a read").expect("no error");
+                    for (i, &b) in buf[..n].iter().enumerate() {
+                        assert_eq!(b, body_byte(got + i), "run {run}, byte {}", got + i);
+                    }
+                    got += n;
+                    rng.pause();
+                    // Buffers go back late and out of turn now and then.
+                    held.push_back(buf);
+                    while held.len() > (rng.next() % 3) as usize {
+                        let old = held.pop_front().expect("held");
+                        r.recycle(old);
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+                assert!(r.ahead.is_some(), "run {run} read ahead");
+                r.finish_record().expect("finished");
+                if let Some(file) = &file {
+                    let bytes = file.bytes();
+                    assert_eq!(bytes.len(), got, "run {run}: the recording's length");
+                    assert!(
+                        bytes.iter().enumerate().all(|(i, &b)| b == body_byte(i)),
+                        "run {run}: the recording's bytes"
+                    );
+                }
+            }
+            let _ = done.send(());
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(300)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("a hand-over hung"),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the runs failed (see the panic above)")
+            }
+        }
+    }
+
+    /// A body that hands out its reads, then blocks until told to end.
+    struct ThenBlock(VecDeque<usize>, std::sync::mpsc::Receiver<()>);
+
+    impl Read for ThenBlock {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.pop_front() {
+                Some(n) => {
+                    let n = n.min(buf.len());
+                    buf[..n].fill(7);
+                    Ok(n)
+                }
+                None => {
+                    let _ = self.1.recv();
+                    Ok(0)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_ahead_of_the_decoder_is_handed_over_before_the_next_read_returns() {
+        // A bulk stream that turns slow: once reading moved to its thread, each read reaches
+        // the decoder while the reader waits on the network for the next one (were it held
+        // until the queue fills, this would wait for ever: the generous deadline is a hang
+        // detector, not a timing).
+        let (release, blocked) = std::sync::mpsc::channel();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let body = ThenBlock([AHEAD_AFTER, 10].into_iter().collect(), blocked);
+            let mut r = Reads::new(Box::new(body), None, READ_SIZE);
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let (buf, n) = r.next().expect("a read").expect("no error");
+                got.push(n);
+                r.recycle(buf);
+            }
+            // The short read arrived alone, while the reader is blocked on the next one.
+            let _ = release.send(());
+            let (_, end) = r.next().expect("a read").expect("no error");
+            got.push(end);
+            let _ = done.send((got, r.ahead.is_some()));
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok((got, ahead)) => {
+                assert_eq!(got, [AHEAD_AFTER, 10, 0]);
+                assert!(ahead, "the reads moved to the reading thread");
+            }
+            Err(e) => panic!("a read was held back: {e}"),
+        }
     }
 
     #[test]
