@@ -673,3 +673,32 @@ fn a_key_split_between_writes_is_redacted_before_any_cut() {
     }
     tx.rollback().expect("rollback");
 }
+
+#[test]
+fn parts_written_in_any_order_are_read_in_seq_order_by_qstream_and_the_view() {
+    let store = Store::open(&temp_db("parts-order"), BUSY_TIMEOUT).expect("open");
+    let text = r#"[{"content":"één, twee, drie","role":"user"}]"#;
+    let x = row("één", None);
+    let cuts = [0, 15, 30, text.len()];
+    store
+        .insert_row(&x, &format!(r#"{{"parts":3,"bytes":{}}}"#, text.len()))
+        .expect("row");
+    for seq in [2usize, 0, 1] {
+        store
+            .conn()
+            .execute(
+                "INSERT INTO message_parts (exchange_id, seq, text) VALUES (?1, ?2, ?3)",
+                rusqlite::params![x.id, seq as i64, &text[cuts[seq]..cuts[seq + 1]]],
+            )
+            .expect("part");
+    }
+    assert_eq!(view_text(&store, &x.id), text);
+    assert_eq!(
+        store
+            .exchange(&x.id)
+            .expect("read")
+            .expect("there")
+            .messages,
+        serde_json::from_str::<Value>(text).expect("json")
+    );
+}
