@@ -124,7 +124,10 @@ impl Recorder {
     pub fn finish(mut self, mut outcome: Outcome) -> Option<String> {
         outcome.duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         let result = match self.insert.take().map(JoinHandle::join) {
-            Some(Ok(Ok(store))) => store.complete(&self.id, &mut outcome),
+            Some(Ok(Ok(store))) => {
+                store.checkpoint_later();
+                store.complete(&self.id, &mut outcome)
+            }
             Some(Ok(Err(e))) => Err(e),
             Some(Err(_)) | None => Err(StoreError("the log thread failed".to_owned())),
         };

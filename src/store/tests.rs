@@ -702,3 +702,41 @@ fn parts_written_in_any_order_are_read_in_seq_order_by_qstream_and_the_view() {
         serde_json::from_str::<Value>(text).expect("json")
     );
 }
+
+#[test]
+fn the_end_of_a_run_leaves_the_checkpoint_to_the_next_runs_insert() {
+    // The completion of a long answer takes the write-ahead log past SQLite's 1000 pages. That
+    // commit is waited for by the user, so it does not copy the log into the database; the
+    // next run's insert, on its own thread, does.
+    let path = temp_db("checkpoint-later");
+    let db_len = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let run = |content: &str| {
+        let recorder = record::Recorder::start(
+            path.clone(),
+            row("a prompt", None),
+            &crate::config::ProcessEnv,
+            true,
+            std::time::Instant::now(),
+        );
+        assert_eq!(recorder.finish(answer(content)), None);
+    };
+    let long = "word ".repeat(1 << 20);
+    run(&long);
+    assert!(
+        db_len() < 1 << 20,
+        "the completion checkpointed: {}",
+        db_len()
+    );
+    run("short");
+    assert!(db_len() > 5 << 20, "the next insert did not: {}", db_len());
+    let store = Store::open(&path, BUSY_TIMEOUT).expect("open");
+    let rows: Vec<String> = store
+        .conn()
+        .prepare("SELECT content FROM exchanges ORDER BY id")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert!(rows == [long, "short".to_owned()]);
+}
