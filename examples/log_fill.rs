@@ -122,7 +122,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             base_url: "https://dashscope-intl.aliyuncs.com/compatible-mode/v1".to_owned(),
             system: None,
             prompt: Some(prompt.clone()),
-            messages: json!([{"role": "user", "content": prompt}]).to_string(),
+            messages: store::Messages::Json(
+                json!([{"role": "user", "content": prompt}]).to_string(),
+            ),
             media: None,
             params: json!({}),
             run_id: None,

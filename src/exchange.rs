@@ -31,8 +31,10 @@ pub struct Shared<'a> {
     /// The agent to send with; `None` makes one for this request.
     pub agent: Option<&'a Agent>,
     pub pace: Option<&'a dyn Pace>,
-    /// Called once the request is out (the response has come, or the attempt failed).
-    pub opened: Option<&'a dyn Fn()>,
+    /// Called once the request is out (the response has come, or the attempt failed), with
+    /// the request sent (none for a replay): the caller may keep what it needs of it (the log
+    /// takes a big prompt's messages from it rather than hold them twice), else it is dropped.
+    pub opened: Option<&'a dyn Fn(Option<request::Request>)>,
 }
 
 /// How one request went.
@@ -91,9 +93,11 @@ pub fn exchange(
     let mut decoder = Decoder::with_output(protocol, incremental);
     let mut opened = false;
     let mut sent = None;
-    let opened_body = open(config, source, sink, cancel, shared);
-    if let Some(opened) = shared.opened {
-        opened();
+    let (opened_body, request) = open(config, source, sink, cancel, shared);
+    match shared.opened {
+        Some(opened) => opened(request),
+        // Not held while the answer streams: it may hold tens of megabytes of prompt.
+        None => drop(request),
     }
     let result = opened_body.and_then(|(body, id, origin, at)| {
         opened = true;
@@ -151,41 +155,57 @@ type Body = (
     Option<Instant>,
 );
 
-/// The response body: the recording, or the network's answer to the request.
+/// The response body: the recording, or the network's answer to the request; and the
+/// request, given back once sent.
 fn open(
     config: &Config,
     source: Source<'_>,
     sink: &mut Session,
     cancel: &Cancel,
     shared: Shared<'_>,
-) -> Result<Body> {
+) -> (Result<Body>, Option<request::Request>) {
     match source {
-        Source::Replay(path) => Ok((open_replay(path)?, None, Origin::Replay, None)),
+        Source::Replay(path) => (
+            open_replay(path).map(|body| (body, None, Origin::Replay, None)),
+            None,
+        ),
         Source::Network(key, request) => {
-            let own;
-            let agent = match shared.agent {
-                Some(agent) => agent,
-                None => {
-                    let long_lines = !request::incremental_output(&request);
-                    own = transport::agent_for(&config.network, &request.url, long_lines)?;
-                    &own
-                }
-            };
-            let opened = transport::open_paced(
-                agent,
-                &request,
-                &key,
-                &config.network,
-                cancel,
-                shared.pace,
-                &mut |line| sink.notice(line),
-            )?;
-            let origin = Origin::Network {
-                content_type: opened.content_type,
-            };
-            Ok((opened.body, opened.request_id, origin, Some(opened.sent)))
+            let body = send(config, &request, &key, sink, cancel, shared);
+            (body, Some(request))
         }
     }
+}
+
+fn send(
+    config: &Config,
+    request: &request::Request,
+    key: &ApiKey,
+    sink: &mut Session,
+    cancel: &Cancel,
+    shared: Shared<'_>,
+) -> Result<Body> {
+    let own;
+    let agent = match shared.agent {
+        Some(agent) => agent,
+        None => {
+            let long_lines = !request::incremental_output(request);
+            own = transport::agent_for(&config.network, &request.url, long_lines)?;
+            &own
+        }
+    };
+    let opened = transport::open_paced(
+        agent,
+        request,
+        key,
+        &config.network,
+        cancel,
+        shared.pace,
+        &mut |line| sink.notice(line),
+    )?;
+    let origin = Origin::Network {
+        content_type: opened.content_type,
+    };
+    Ok((opened.body, opened.request_id, origin, Some(opened.sent)))
 }
 
 fn open_replay(path: &Path) -> Result<Box<dyn Read + Send>> {

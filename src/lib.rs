@@ -144,9 +144,16 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         }
     };
     // The log's row (redacted: the key is registered by now) is taken before the request moves
-    // the messages out of `config`.
-    let log = store::record::log_path(&cli, env)
-        .map(|path| (path, store::record::new_exchange(&cli, &config, cid)));
+    // the messages out of `config`; a big turn's messages are taken back from the request once
+    // it has been sent, so that the prompt is held once.
+    let log = store::record::log_path(&cli, env).map(|path| {
+        let row = if key.is_some() {
+            store::record::new_exchange_sent(&cli, &config, cid)
+        } else {
+            store::record::new_exchange(&cli, &config, cid)
+        };
+        (path, row)
+    });
     let replay = config.replay.clone();
     let source = match (key, replay.as_deref()) {
         (Some(key), _) => exchange::Source::Network(key, request::build_moving(&mut config)),
@@ -172,8 +179,9 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let started = std::time::Instant::now();
     let log = std::cell::RefCell::new(log);
     let recorder = std::cell::RefCell::new(None);
-    let start_log = || {
-        if let Some((path, row)) = log.borrow_mut().take() {
+    let start_log = |request: Option<request::Request>| {
+        if let Some((path, mut row)) = log.borrow_mut().take() {
+            row.messages.take_sent(request);
             *recorder.borrow_mut() = Some(store::record::Recorder::start(
                 path,
                 row,
@@ -195,7 +203,7 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         },
     );
     // A replay, or a failure before any request: the row all the same.
-    start_log();
+    start_log(None);
     if let Some(recorder) = recorder.into_inner() {
         let outcome = store::record::outcome(
             &summary.result,

@@ -49,6 +49,31 @@ pub fn build_moving(config: &mut Config) -> Request {
     with_messages(config, messages)
 }
 
+/// Whether the body sends `config.messages` as they are: no attachment merged into the
+/// prompt, no content made a list of parts for the multimodal endpoint, no `-o` parameter in
+/// their place.
+pub fn sends_messages_as_given(config: &Config) -> bool {
+    let multimodal = config.protocol == Protocol::Dashscope
+        && native_endpoint(config).0 == NativeEndpoint::Multimodal;
+    let replaced = ["messages", "input"]
+        .iter()
+        .any(|k| config.params.contains_key(*k));
+    config.media.is_empty() && !replaced && !multimodal
+}
+
+/// The messages of a built request, moved out of its body (empty for a body without them).
+pub fn into_messages(request: Request) -> Vec<Value> {
+    let mut body = request.body;
+    let messages = match body.get("messages") {
+        Some(_) => body.get_mut("messages"),
+        None => body.get_mut("input").and_then(|i| i.get_mut("messages")),
+    };
+    match messages.map(Value::take) {
+        Some(Value::Array(messages)) => messages,
+        _ => Vec::new(),
+    }
+}
+
 /// Where the request goes (what [`build`] would put in `url`), without building the body.
 pub fn url(config: &Config) -> String {
     match config.protocol {
@@ -282,6 +307,34 @@ mod tests {
              -H 'X-Test: it'\\''s' \\\n  \
              --data-raw '{\"messages\":[{\"content\":\"say '\\''hi'\\''\",\"role\":\"user\"}],\"model\":\"qwen-plus\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}'"
         );
+    }
+
+    #[test]
+    fn the_messages_taken_back_from_a_sent_request_are_the_ones_given() {
+        for args in [
+            &["-s", "be brief", "--", "a \"prompt\" é"][..],
+            &["--protocol", "dashscope", "-s", "be brief", "hi"][..],
+        ] {
+            let cli = Cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
+                .expect("args");
+            let mut config = Config::from_cli(&cli, &NoEnv, Stdin::default()).expect("config");
+            assert!(sends_messages_as_given(&config), "{args:?}");
+            let given = config.messages.clone();
+            assert_eq!(given.len(), 2);
+            assert_eq!(into_messages(build_moving(&mut config)), given, "{args:?}");
+        }
+        // Sent otherwise than given: the log keeps its own copy instead.
+        for args in [
+            &["--image", "https://example.com/a.png", "what is it?"][..],
+            &["--protocol", "dashscope", "-m", "qwen-vl-max", "hi"][..],
+            &["-o", "messages=[]", "hi"][..],
+            &["-o", "input={}", "hi"][..],
+        ] {
+            let cli = Cli::try_parse_from(std::iter::once("qstream").chain(args.iter().copied()))
+                .expect("args");
+            let config = Config::from_cli(&cli, &NoEnv, Stdin::default()).expect("config");
+            assert!(!sends_messages_as_given(&config), "{args:?}");
+        }
     }
 
     #[test]

@@ -1044,3 +1044,88 @@ fn a_long_prompt_is_listed_by_its_start_and_kept_whole_for_continue() {
     let reqs = server.requests();
     assert_eq!(reqs[1].json()["messages"][0]["content"], prompt.as_str());
 }
+
+#[test]
+fn a_prompt_over_the_parts_threshold_is_kept_whole_in_parts_without_the_key() {
+    let log = Log::new("parts");
+    let server = Server::start(vec![
+        Reply::sse(complete(&["Read it."])),
+        Reply::json(
+            400,
+            r#"{"code":"InvalidParameter","message":"too long","request_id":"req-400"}"#,
+        ),
+        Reply::sse(complete(&["Yes."])),
+    ]);
+    // Just over the threshold (4 MiB of JSON): multibyte characters throughout, the key in
+    // several places.
+    let line = "é€😀 \"quoted\"\tand a tab\n";
+    let mut prompt = String::new();
+    while prompt.len() < (4 << 20) + (200 << 10) {
+        prompt.push_str(&line.repeat(997));
+        prompt.push_str(KEY);
+    }
+    let logged = prompt.replace(KEY, "[redacted]");
+    ok(&run(log.ask(&server).arg("-"), Some(prompt.as_bytes())));
+    let failed = run(log.ask(&server).arg("-"), Some(prompt.as_bytes()));
+    assert_eq!(failed.status, Some(4), "{}", failed.stderr);
+    assert!(warnings(&failed).is_empty(), "{}", failed.stderr);
+    let rows = log.rows(&[]);
+    assert_eq!(rows.len(), 2);
+    for (row, status) in rows.iter().zip(["ok", "error"]) {
+        assert_eq!(row["status"], status);
+        assert_eq!(
+            row["messages"],
+            json!([{"role": "user", "content": logged.as_str()}])
+        );
+    }
+    {
+        let conn = rusqlite::Connection::open(&log.db).unwrap();
+        let (marker, parts): (String, i64) = conn
+            .query_row(
+                "SELECT e.messages, (SELECT count(*) FROM message_parts p WHERE p.exchange_id = e.id)
+                 FROM exchanges e ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(parts >= 4, "{parts} parts");
+        assert!(
+            marker.starts_with(&format!("{{\"parts\":{parts},\"bytes\":")),
+            "{marker}"
+        );
+        let whole: String = conn
+            .query_row(
+                "SELECT messages FROM exchanges_messages ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let whole: Value = serde_json::from_str(&whole).unwrap();
+        assert_eq!(whole, rows[0]["messages"]);
+    }
+    for entry in std::fs::read_dir(log.db.parent().unwrap()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+            "the key is in the log"
+        );
+    }
+    let cid = rows[0]["cid"].as_str().unwrap();
+    let shown = log.log(&["show", cid]).stdout;
+    assert!(
+        shown.contains("Read it."),
+        "{}",
+        &shown[..200.min(shown.len())]
+    );
+    let exported: Value = serde_json::from_str(&log.log(&["export", cid]).stdout).unwrap();
+    assert_eq!(exported[0]["content"], logged.as_str());
+    assert_eq!(exported[1]["content"], "Read it.");
+    // The next turn sends the whole prompt again.
+    ok(&run(
+        log.ask(&server).args(["--cid", cid, "did you?"]),
+        None,
+    ));
+    let reqs = server.requests();
+    assert_eq!(reqs[2].json()["messages"][0]["content"], logged.as_str());
+    assert_eq!(reqs[2].json()["messages"][2]["content"], "did you?");
+}

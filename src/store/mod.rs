@@ -5,6 +5,7 @@
 //! WAL, a busy timeout and one short transaction per write keep every row whole.
 
 pub mod batches;
+pub mod parts;
 pub mod queries;
 pub mod record;
 pub mod schema;
@@ -133,15 +134,48 @@ pub struct NewExchange {
     pub system: Option<String>,
     /// The user's prompt this turn, for listing and search.
     pub prompt: Option<String>,
-    /// The messages sent this turn (not the earlier turns of the conversation), as JSON text
-    /// (serialized once, straight from the request's messages: a big prompt is not copied
-    /// into a second `Value` first).
-    pub messages: String,
+    /// The messages sent this turn (not the earlier turns of the conversation).
+    pub messages: Messages,
     /// Attachments: path or URL, size and hash; never their bytes.
     pub media: Option<Value>,
     pub params: Value,
     /// The `qstream map` run this exchange is an item of.
     pub run_id: Option<String>,
+}
+
+/// The messages of a row, as the log gets them.
+#[derive(Debug, Clone)]
+pub enum Messages {
+    /// As JSON text, the key redacted (serialized once, straight from the request's messages: a
+    /// prompt is not copied into a second `Value` first).
+    Json(String),
+    /// The messages themselves (a big turn's, taken from the request once it was sent),
+    /// serialized and redacted as the row is written: the text is never held whole.
+    Values(Vec<Value>),
+    /// A big turn's messages, not held yet: the request's, from the `skip`th on (the system
+    /// message and earlier turns come first). [`Messages::take_sent`] takes them once the
+    /// request has gone, so the prompt is held once.
+    Sent { skip: usize },
+}
+
+impl Default for Messages {
+    fn default() -> Self {
+        Messages::Json(String::new())
+    }
+}
+
+impl Messages {
+    /// A [`Messages::Sent`] becomes the request's messages (anything else is left as it is).
+    /// Without a request (none was built), the row says no message was sent.
+    pub fn take_sent(&mut self, request: Option<crate::request::Request>) {
+        if let Messages::Sent { skip } = *self {
+            let mut messages = request
+                .map(crate::request::into_messages)
+                .unwrap_or_default();
+            messages.drain(..skip.min(messages.len()));
+            *self = Messages::Values(messages);
+        }
+    }
 }
 
 /// What is known when the run ends.
@@ -244,8 +278,52 @@ impl Store {
         &self.conn
     }
 
-    /// The row of a request just sent, with status `running`.
+    /// The row of a request just sent, with status `running`. Messages longer than
+    /// [`parts::PARTS_OVER`] go into `message_parts`, with the row in one transaction (a
+    /// savepoint inside the caller's, if it holds one).
     pub fn insert(&self, x: &NewExchange) -> Result<()> {
+        self.insert_sized(x, parts::Sizes::default())
+    }
+
+    pub(crate) fn insert_sized(&self, x: &NewExchange, sizes: parts::Sizes) -> Result<()> {
+        if let Messages::Json(text) = &x.messages {
+            if text.len() <= sizes.over {
+                return self.insert_row(x, text);
+            }
+        }
+        let nested = !self.conn.is_autocommit();
+        self.conn.execute_batch(if nested {
+            "SAVEPOINT qstream_row"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
+        let result = self.insert_with_parts(x, sizes);
+        let end = match (&result, nested) {
+            (Ok(()), true) => "RELEASE qstream_row",
+            (Ok(()), false) => "COMMIT",
+            (Err(_), true) => "ROLLBACK TO qstream_row; RELEASE qstream_row",
+            (Err(_), false) => "ROLLBACK",
+        };
+        match (result, self.conn.execute_batch(end)) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(e)) => Err(e.into()),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
+    fn insert_with_parts(&self, x: &NewExchange, sizes: parts::Sizes) -> Result<()> {
+        let written = match &x.messages {
+            Messages::Json(text) => parts::write_text(&self.conn, &x.id, text, sizes)?,
+            Messages::Values(values) => parts::write_values(&self.conn, &x.id, values, sizes)?,
+            Messages::Sent { .. } => parts::Written::Inline("[]".to_owned()),
+        };
+        match written {
+            parts::Written::Inline(text) | parts::Written::Parts(text) => self.insert_row(x, &text),
+        }
+    }
+
+    /// The row itself, `messages` as given.
+    fn insert_row(&self, x: &NewExchange, messages: &str) -> Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO exchanges (id, cid, started_at, model, protocol, region, base_url,
@@ -262,7 +340,7 @@ impl Store {
                 x.base_url,
                 x.system,
                 x.prompt,
-                x.messages,
+                messages,
                 x.media.as_ref().map(Value::to_string),
                 x.params.to_string(),
                 x.run_id,

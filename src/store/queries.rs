@@ -142,7 +142,7 @@ impl Store {
             .query_map(params_from_iter(args), exchange)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.reverse();
-        Ok(rows)
+        self.whole(rows)
     }
 
     /// The conversation of the latest exchange.
@@ -203,14 +203,15 @@ impl Store {
 
     /// One exchange by its full id.
     pub fn exchange(&self, id: &str) -> Result<Option<Exchange>> {
-        Ok(self
+        let row = self
             .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM exchanges e WHERE id = ?1"),
                 [id],
                 exchange,
             )
-            .optional()?)
+            .optional()?;
+        row.map(|r| self.whole_one(r)).transpose()
     }
 
     /// Every exchange of a conversation, in order.
@@ -221,12 +222,25 @@ impl Store {
         let rows = stmt
             .query_map([cid], exchange)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        self.whole(rows)
+    }
+
+    /// Rows as read, with the messages of those that keep them in parts read whole.
+    fn whole(&self, rows: Vec<Exchange>) -> Result<Vec<Exchange>> {
+        rows.into_iter().map(|r| self.whole_one(r)).collect()
+    }
+
+    fn whole_one(&self, mut row: Exchange) -> Result<Exchange> {
+        if let Some((parts, bytes)) = super::parts::parts_of(&row.messages) {
+            let text = super::parts::read(&self.conn, &row.id, parts, bytes)?;
+            row.messages = json_column(Some(text)).unwrap_or(Value::Null);
+        }
+        Ok(row)
     }
 
     /// The latest finished exchange (a `running` one is not finished).
     pub fn last(&self) -> Result<Option<Exchange>> {
-        Ok(self
+        let row = self
             .conn
             .query_row(
                 &format!(
@@ -236,7 +250,8 @@ impl Store {
                 [],
                 exchange,
             )
-            .optional()?)
+            .optional()?;
+        row.map(|r| self.whole_one(r)).transpose()
     }
 
     /// The earlier turns of a conversation as messages to send again: each turn's messages,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use super::{new_id, now_ms, NewExchange, Outcome, Store, StoreError, BUSY_TIMEOUT};
+use super::{new_id, now_ms, Messages, NewExchange, Outcome, Store, StoreError, BUSY_TIMEOUT};
 use clap::ValueEnum;
 
 use crate::cli::{Cli, MediaKind, Protocol};
@@ -138,12 +138,57 @@ impl Recorder {
     }
 }
 
-/// The row for a request about to be sent.
+/// Messages with up to this many bytes of text are serialized for the row when it is made, as
+/// they always were; a bigger turn's wait for the request to be sent ([`new_exchange_sent`]),
+/// so that its text is not held next to the prompt.
+pub const HELD_WHOLE: usize = 1 << 20;
+
+/// The row for a request about to be sent, its messages serialized now.
 pub fn new_exchange(cli: &Cli, config: &Config, cid: Option<String>) -> NewExchange {
-    let id = new_id();
+    let skip = usize::from(cli.system.is_some()) + cli.history.len();
+    let messages = Messages::Json(messages_json(
+        config.messages.get(skip..).unwrap_or_default(),
+    ));
+    exchange_row(cli, config, cid, messages)
+}
+
+/// As [`new_exchange`], for a request that [`crate::request::build_moving`] will take the
+/// messages of: a big turn's messages are left in the request, to be taken from it once it has
+/// been sent ([`Messages::take_sent`]) and serialized on the log's thread.
+pub fn new_exchange_sent(cli: &Cli, config: &Config, cid: Option<String>) -> NewExchange {
     // The messages sent this turn: after the -s system message and the earlier turns.
     let skip = usize::from(cli.system.is_some()) + cli.history.len();
-    let messages = messages_json(config.messages.get(skip..).unwrap_or_default());
+    let this_turn = config.messages.get(skip..).unwrap_or_default();
+    let messages =
+        if text_bytes(this_turn) > HELD_WHOLE && crate::request::sends_messages_as_given(config) {
+            Messages::Sent { skip }
+        } else {
+            Messages::Json(messages_json(this_turn))
+        };
+    exchange_row(cli, config, cid, messages)
+}
+
+/// The bytes of the strings in `messages`, at least: no more than that goes into their JSON
+/// text, quotes and escapes aside.
+fn text_bytes(messages: &[Value]) -> usize {
+    fn walk(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len(),
+            Value::Array(a) => a.iter().map(walk).sum(),
+            Value::Object(o) => o.iter().map(|(k, v)| k.len() + walk(v)).sum(),
+            _ => 0,
+        }
+    }
+    messages.iter().map(walk).sum()
+}
+
+fn exchange_row(
+    cli: &Cli,
+    config: &Config,
+    cid: Option<String>,
+    messages: Messages,
+) -> NewExchange {
+    let id = new_id();
     let prompt = config
         .prompt_index
         .and_then(|i| config.messages.get(i))
@@ -197,7 +242,7 @@ pub fn new_exchange(cli: &Cli, config: &Config, cid: Option<String>) -> NewExcha
 /// borrowed messages and redacted as text, which is the same as redacting every string in them
 /// as long as the key's JSON form is its text (no quote, backslash or control character, as in
 /// every real key); else they are cleaned string by string.
-fn messages_json(messages: &[Value]) -> String {
+pub(crate) fn messages_json(messages: &[Value]) -> String {
     if crate::redact::key_is_plain_json() {
         let json = serde_json::to_string(messages).unwrap_or_else(|_| "[]".to_owned());
         crate::redact::redact_string(json)
@@ -309,7 +354,7 @@ pub fn outcome(
 }
 
 /// A JSON value with the key redacted from every string in it.
-fn clean_value(v: Value) -> Value {
+pub(crate) fn clean_value(v: Value) -> Value {
     match v {
         Value::String(s) => Value::String(crate::redact::redact_string(s)),
         Value::Array(a) => Value::Array(a.into_iter().map(clean_value).collect()),

@@ -2,9 +2,10 @@
 //!
 //! Version 1 was the first shape of the `exchanges` table: no attachments, no cached or reasoning
 //! token counts, no clipping flag and no full-text index. Version 2 adds them. Version 3 adds
-//! `run_id`: the `qstream map` run an exchange was an item of. Version 4 (current) adds the
-//! `batches` table: the Batch API jobs `qstream batch submit` sent, with the input each came
-//! from. Every migration runs in one transaction, so a database is at one version or the
+//! `run_id`: the `qstream map` run an exchange was an item of. Version 4 adds the `batches` table:
+//! the Batch API jobs `qstream batch submit` sent, with the input each came from. Version 5
+//! (current) adds `message_parts`: the messages of a big turn, in pieces, and the view
+//! `exchanges_messages` that gives every row's messages whole. Every migration runs in one transaction, so a database is at one version or the
 //! next, never between.
 
 use rusqlite::{Connection, Transaction};
@@ -12,7 +13,7 @@ use rusqlite::{Connection, Transaction};
 use super::{Result, StoreError};
 
 /// The version this build writes.
-pub const CURRENT: i64 = 4;
+pub const CURRENT: i64 = 5;
 
 /// Version 1, kept to create old databases in tests and to document what a migration starts
 /// from.
@@ -102,8 +103,35 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE INDEX IF NOT EXISTS batches_created ON batches (created_at);
 ";
 
+/// From version 4 to 5: the messages of a turn whose JSON text is longer than
+/// [`super::parts::PARTS_OVER`] bytes, in order, in parts of about a MiB (each whole UTF-8).
+/// Such a row's `messages` holds `{"parts": N, "bytes": B}` instead (an object, where every
+/// other row holds an array); `exchanges_messages` gives every row's messages as one text.
+/// A rowid table, not `WITHOUT ROWID`: SQLite's advice is that those suit small rows only.
+/// The trigger removes a row's parts with the row, whoever deletes it. The view orders the
+/// parts in a subquery rather than with `group_concat(… ORDER BY …)`, which SQLite before 3.44
+/// cannot parse: an older `sqlite3` shell would find the whole schema malformed. `IF NOT
+/// EXISTS`, as in the step before.
+const V4_TO_V5: &str = "
+CREATE TABLE IF NOT EXISTS message_parts (
+    exchange_id TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    PRIMARY KEY (exchange_id, seq)
+);
+CREATE TRIGGER IF NOT EXISTS exchanges_parts_delete AFTER DELETE ON exchanges BEGIN
+    DELETE FROM message_parts WHERE exchange_id = old.id;
+END;
+CREATE VIEW IF NOT EXISTS exchanges_messages (id, messages) AS
+    SELECT e.id, coalesce(
+        (SELECT group_concat(text, '') FROM
+            (SELECT p.text FROM message_parts p WHERE p.exchange_id = e.id ORDER BY p.seq)),
+        e.messages)
+    FROM exchanges e;
+";
+
 /// Each step: the SQL that takes version `i + 1` to `i + 2`.
-const STEPS: [&str; 3] = [V1_TO_V2, V2_TO_V3, V3_TO_V4];
+const STEPS: [&str; 4] = [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 /// Bring the database to [`CURRENT`]: create it when empty, else run the missing steps.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
