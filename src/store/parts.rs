@@ -84,7 +84,22 @@ struct PartWriter<'a> {
     error: Option<StoreError>,
 }
 
-impl PartWriter<'_> {
+impl<'a> PartWriter<'a> {
+    /// A writer of the parts of row `id`; `redact`: the key, if any, is redacted as text.
+    fn new(conn: &'a Connection, id: &'a str, sizes: Sizes, redact: bool) -> PartWriter<'a> {
+        PartWriter {
+            conn,
+            id,
+            sizes,
+            buf: Vec::new(),
+            redactor: (redact && crate::redact::active())
+                .then(crate::redact::ByteRedactor::default),
+            parts: 0,
+            bytes: 0,
+            error: None,
+        }
+    }
+
     /// Write whole parts out of the buffer; with `last`, everything.
     fn flush_parts(&mut self, last: bool) -> Result<()> {
         let mut start = 0;
@@ -179,16 +194,7 @@ pub(crate) fn write_values_as(
     sizes: Sizes,
     plain: bool,
 ) -> Result<Written> {
-    let mut w = PartWriter {
-        conn,
-        id,
-        sizes,
-        buf: Vec::new(),
-        redactor: (plain && crate::redact::active()).then(crate::redact::ByteRedactor::default),
-        parts: 0,
-        bytes: 0,
-        error: None,
-    };
+    let mut w = PartWriter::new(conn, id, sizes, plain);
     let result = {
         // serde_json writes a few bytes at a time: the redactor and the buffer see more.
         let mut out = std::io::BufWriter::with_capacity(sizes.gather, &mut w);
@@ -295,16 +301,7 @@ pub(crate) fn write_pieces(
     pieces: &[&[u8]],
     sizes: Sizes,
 ) -> Result<Written> {
-    let mut w = PartWriter {
-        conn,
-        id,
-        sizes,
-        buf: Vec::new(),
-        redactor: crate::redact::active().then(crate::redact::ByteRedactor::default),
-        parts: 0,
-        bytes: 0,
-        error: None,
-    };
+    let mut w = PartWriter::new(conn, id, sizes, true);
     for p in pieces {
         if w.write_all(p).is_err() {
             return Err(w.error.take().unwrap_or(StoreError("write".to_owned())));

@@ -38,6 +38,17 @@ fn answer(content: &str) -> Outcome {
     }
 }
 
+/// The store at `path`, opened (which migrates it) and checked to be at the current version.
+fn migrated(path: &Path, what: &str) -> Store {
+    let store = Store::open(path, BUSY_TIMEOUT).expect(what);
+    let version: i64 = store
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, schema::CURRENT);
+    store
+}
+
 #[test]
 fn ids_sort_by_time_and_are_distinct() {
     let a = new_id();
@@ -111,12 +122,7 @@ fn a_version_1_database_is_migrated_with_its_rows_searchable() {
         conn.execute_batch("PRAGMA user_version = 1")
             .expect("version");
     }
-    let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate");
-    let version: i64 = store
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("version");
-    assert_eq!(version, schema::CURRENT);
+    let store = migrated(&path, "migrate");
     let found = store
         .list(&Filter {
             limit: 10,
@@ -194,12 +200,7 @@ fn a_version_3_database_gains_the_batches_table_and_keeps_its_rows() {
             .execute_batch("DROP TABLE batches; PRAGMA user_version = 3")
             .expect("back to 3");
     }
-    let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate");
-    let version: i64 = store
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("version");
-    assert_eq!(version, schema::CURRENT);
+    let store = migrated(&path, "migrate");
     let rows: i64 = store
         .conn()
         .query_row("SELECT count(*) FROM exchanges", [], |r| r.get(0))
@@ -244,12 +245,7 @@ fn the_batches_step_may_run_twice() {
             .execute_batch("PRAGMA user_version = 3")
             .expect("back to 3");
     }
-    let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate again");
-    let version: i64 = store
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("version");
-    assert_eq!(version, schema::CURRENT);
+    migrated(&path, "migrate again");
 }
 
 // ---------------------------------------------------------------------------
@@ -614,12 +610,7 @@ fn a_version_4_database_gains_the_parts_and_keeps_its_rows() {
             .insert_row(&old, r#"[{"role":"user","content":"an old prompt"}]"#)
             .expect("row");
     }
-    let store = Store::open(&path, BUSY_TIMEOUT).expect("migrate");
-    let version: i64 = store
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("version");
-    assert_eq!(version, schema::CURRENT);
+    let store = migrated(&path, "migrate");
     assert_eq!(
         store
             .exchange(&old.id)
