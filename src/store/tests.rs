@@ -288,6 +288,16 @@ fn big_row(messages: Messages, cid: Option<&str>) -> NewExchange {
 }
 
 /// The parts of `id`, in order, as bytes (a cut inside a character would show here).
+/// The `messages` column of row `id`, as SQL sees it (the marker for a row in parts).
+fn messages_column(store: &Store, id: &str) -> String {
+    store
+        .conn()
+        .query_row("SELECT messages FROM exchanges WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("messages")
+}
+
 fn parts_bytes(store: &Store, id: &str) -> Vec<Vec<u8>> {
     let mut stmt = store
         .conn()
@@ -331,14 +341,7 @@ fn messages_in_parts_read_back_as_the_same_messages_inline_at_every_cut() {
             ] {
                 let x = big_row(from, None);
                 store.insert_sized(&x, tiny(part)).expect("insert");
-                let raw: String = store
-                    .conn()
-                    .query_row(
-                        "SELECT messages FROM exchanges WHERE id = ?1",
-                        [&x.id],
-                        |r| r.get(0),
-                    )
-                    .expect("marker");
+                let raw = messages_column(&store, &x.id);
                 let pieces = parts_bytes(&store, &x.id);
                 assert!(pieces.len() > 1, "at {at}, part {part}: {raw}");
                 assert_eq!(
@@ -385,14 +388,7 @@ fn short_messages_from_values_are_the_bytes_of_the_inline_path() {
         let messages = turn(at);
         let x = big_row(Messages::Values(messages.clone()), None);
         store.insert(&x).expect("insert");
-        let raw: String = store
-            .conn()
-            .query_row(
-                "SELECT messages FROM exchanges WHERE id = ?1",
-                [&x.id],
-                |r| r.get(0),
-            )
-            .expect("messages");
+        let raw = messages_column(&store, &x.id);
         assert_eq!(raw, super::record::messages_json(&messages));
         assert!(parts_bytes(&store, &x.id).is_empty());
     }
