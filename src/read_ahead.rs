@@ -647,30 +647,20 @@ mod tests {
         );
     }
 
-    /// A small pseudo-random generator (xorshift), seeded per run.
-    struct Rng(u64);
+    use crate::testing::Xorshift as Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        /// Nothing, a spin, a yield or a short sleep: the other thread finds this one busy,
-        /// about to wait, or asleep.
-        fn pause(&mut self) {
-            match self.next() % 8 {
-                0..=2 => {}
-                3 | 4 => {
-                    for _ in 0..self.next() % 2000 {
-                        std::hint::spin_loop();
-                    }
+    /// Nothing, a spin, a yield or a short sleep: the other thread finds this one busy, about
+    /// to wait, or asleep.
+    fn pause(rng: &mut Rng) {
+        match rng.next() % 8 {
+            0..=2 => {}
+            3 | 4 => {
+                for _ in 0..rng.next() % 2000 {
+                    std::hint::spin_loop();
                 }
-                5 | 6 => std::thread::yield_now(),
-                _ => std::thread::sleep(std::time::Duration::from_micros(self.next() % 200)),
             }
+            5 | 6 => std::thread::yield_now(),
+            _ => std::thread::sleep(std::time::Duration::from_micros(rng.next() % 200)),
         }
     }
 
@@ -692,7 +682,7 @@ mod tests {
                 return Ok(0);
             }
             self.reads -= 1;
-            self.rng.pause();
+            pause(&mut self.rng);
             let want = if self.sent == 0 {
                 AHEAD_AFTER
             } else {
@@ -737,7 +727,7 @@ mod tests {
                         assert_eq!(b, body_byte(got + i), "run {run}, byte {}", got + i);
                     }
                     got += n;
-                    rng.pause();
+                    pause(&mut rng);
                     // Buffers go back late and out of turn now and then.
                     held.push_back(buf);
                     while held.len() > (rng.next() % 3) as usize {

@@ -5,12 +5,17 @@
 pub(crate) struct Xorshift(pub u64);
 
 impl Xorshift {
-    /// The next number below `n` (`n` > 0).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    /// The next number of the sequence.
+    pub(crate) fn next(&mut self) -> u64 {
         let s = &mut self.0;
         *s ^= *s << 13;
         *s ^= *s >> 7;
         *s ^= *s << 17;
-        (*s % n as u64) as usize
+        *s
+    }
+
+    /// The next number below `n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
     }
 }
