@@ -14,9 +14,9 @@
 use std::io::Write;
 
 use rusqlite::Connection;
-use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use super::record::Redacted;
 use super::{Result, StoreError};
 
 /// Messages whose JSON text is longer than this many bytes go into `message_parts`. Up to it
@@ -152,21 +152,6 @@ impl Write for PartWriter<'_> {
     }
 }
 
-/// A JSON value serialized with the key redacted from every string in it (object keys are
-/// left alone): what serializing `record::clean_value(v)` writes, without copying the value.
-struct Clean<'a>(&'a Value);
-
-impl Serialize for Clean<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::String(t) => s.serialize_str(&crate::redact::redact(t)),
-            Value::Array(a) => s.collect_seq(a.iter().map(Clean)),
-            Value::Object(o) => s.collect_map(o.iter().map(|(k, v)| (k, Clean(v)))),
-            other => other.serialize(s),
-        }
-    }
-}
-
 /// Serialize `messages` (the key redacted as `record::messages_json` does) for the row `id`:
 /// the text itself when it is short, else the parts written and the row's marker. The caller
 /// holds the transaction.
@@ -201,7 +186,7 @@ pub(crate) fn write_values_as(
         let r = if plain {
             serde_json::to_writer(&mut out, messages)
         } else {
-            let clean: Vec<Clean<'_>> = messages.iter().map(Clean).collect();
+            let clean: Vec<Redacted<'_>> = messages.iter().map(Redacted).collect();
             serde_json::to_writer(&mut out, &clean)
         };
         r.map_err(|e| e.to_string())

@@ -247,7 +247,8 @@ pub(crate) fn messages_json(messages: &[Value]) -> String {
         let json = serde_json::to_string(messages).unwrap_or_else(|_| "[]".to_owned());
         crate::redact::redact_string(json)
     } else {
-        clean_value(Value::Array(messages.to_vec())).to_string()
+        let clean: Vec<Redacted<'_>> = messages.iter().map(Redacted).collect();
+        serde_json::to_string(&clean).unwrap_or_else(|_| "[]".to_owned())
     }
 }
 
@@ -355,12 +356,24 @@ pub fn outcome(
 
 /// A JSON value with the key redacted from every string in it.
 pub(crate) fn clean_value(v: Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(crate::redact::redact_string(s)),
-        Value::Array(a) => Value::Array(a.into_iter().map(clean_value).collect()),
-        Value::Object(o) => {
-            Value::Object(o.into_iter().map(|(k, v)| (k, clean_value(v))).collect())
+    match serde_json::to_value(Redacted(&v)) {
+        Ok(clean) => clean,
+        // Serializing a `Value` into a `Value` does not fail.
+        Err(_) => v,
+    }
+}
+
+/// A JSON value serialized with the key redacted from every string in it (object keys are
+/// left alone), without copying the value: the one rule for whatever the log keeps.
+pub(crate) struct Redacted<'a>(pub &'a Value);
+
+impl serde::Serialize for Redacted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::String(t) => s.serialize_str(&crate::redact::redact(t)),
+            Value::Array(a) => s.collect_seq(a.iter().map(Redacted)),
+            Value::Object(o) => s.collect_map(o.iter().map(|(k, v)| (k, Redacted(v)))),
+            other => other.serialize(s),
         }
-        other => other,
     }
 }
