@@ -83,16 +83,6 @@ pub fn main_with_args(cli: Cli) -> u8 {
 
 pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let terminals = sink::stdio::init();
-    // The trust store loads while the rest is set up and the connection is made (as soon as
-    // it is known that there will be a TLS connection: not for an http:// base URL, a replay
-    // or a dry run).
-    let https = |url: &str| {
-        url.get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    };
-    if cli.replay.is_none() && !cli.dry_run && cli.base_url.as_deref().is_none_or(https) {
-        trust::prefetch();
-    }
     let continued = store::record::continuation(cli, env)?;
     let (cli, cid) = match &continued {
         Some((cli, cid)) => (cli, Some(cid.clone())),

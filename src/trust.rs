@@ -5,8 +5,10 @@
 //! directory), but it is not loaded before the ClientHello any more:
 //!
 //! 1. the bundle file alone (`SSL_CERT_FILE`, else the distribution's, as openssl-probe finds
-//!    it) is read and parsed on a thread of its own, started before the connection
-//!    ([`prefetch`]), while TCP connects and the server answers the ClientHello;
+//!    it) is read and parsed once the ClientHello is sent, while the server works out its
+//!    answer (a round trip and the server's key exchange and signature: more than the load
+//!    takes); on the thread that connects, since a thread started for it ran on the same CPU
+//!    and held the connecting thread back for as long as the load took;
 //! 2. a certificate it does not accept goes to the platform verifier, built (with every
 //!    certificate of the file and of the directories) only then; its verdict is final.
 //!
@@ -16,8 +18,7 @@
 
 use std::fmt;
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -42,33 +43,9 @@ fn provider() -> Arc<CryptoProvider> {
 type Bundle = Option<Arc<WebPkiServerVerifier>>;
 
 static BUNDLE: OnceLock<Bundle> = OnceLock::new();
-static LOADING: Mutex<Option<JoinHandle<Bundle>>> = Mutex::new(None);
-
-/// Start reading the bundle on a thread of its own (once), so that it is ready, or nearly,
-/// when the server's certificate arrives.
-pub fn prefetch() {
-    if BUNDLE.get().is_some() {
-        return;
-    }
-    if let Ok(mut loading) = LOADING.lock() {
-        if loading.is_none() {
-            *loading = std::thread::Builder::new()
-                .name("qstream-trust".to_owned())
-                .spawn(load_bundle)
-                .ok();
-        }
-    }
-}
-
+/// The bundle, read the first time it is asked for.
 fn bundle() -> &'static Bundle {
-    BUNDLE.get_or_init(|| {
-        let handle = LOADING.lock().ok().and_then(|mut l| l.take());
-        match handle.map(JoinHandle::join) {
-            Some(Ok(bundle)) => bundle,
-            // Never started, or the thread failed: read it here.
-            _ => load_bundle(),
-        }
-    })
+    BUNDLE.get_or_init(load_bundle)
 }
 
 /// The file rustls-native-certs reads first: `SSL_CERT_FILE` when either variable is set
@@ -126,10 +103,12 @@ fn load_bundle() -> Bundle {
         .ok()
 }
 
-/// The certificates (`-----BEGIN CERTIFICATE-----` blocks) of a PEM file read whole: about
-/// twice as fast as the platform loader's line reader, on the bundle that is read before the
-/// server's certificate arrives. A block that does not decode is skipped, as the platform's
-/// loader skips it; whatever this misses, the platform verifier still sees.
+/// The certificates (`-----BEGIN CERTIFICATE-----` blocks) of a PEM file read whole: faster
+/// than the platform loader's line reader, on the bundle that is read while the server's
+/// certificate is on its way. The base64 text of a block is copied a line at a time (PEM
+/// lines are 64 characters); whitespace anywhere in it is dropped, and a block that does not
+/// decode is skipped, as the platform's loader skips it; whatever this misses, the platform
+/// verifier still sees.
 fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
     use base64::Engine;
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
@@ -146,8 +125,19 @@ fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
         let Some(end) = ends.find(rest) else {
             break;
         };
+        let block = &rest[..end];
         text.clear();
-        text.extend(rest[..end].iter().filter(|b| !b.is_ascii_whitespace()));
+        let mut start = 0;
+        for stop in memchr::memchr_iter(b'\n', block).chain([block.len()]) {
+            text.extend_from_slice(block.get(start..stop).unwrap_or_default().trim_ascii());
+            start = stop + 1;
+        }
+        if text
+            .iter()
+            .fold(false, |any, b| any | b.is_ascii_whitespace())
+        {
+            text.retain(|b| !b.is_ascii_whitespace());
+        }
         if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&text) {
             certs.push(CertificateDer::from(der));
         }
@@ -309,6 +299,11 @@ impl<In: Transport> Connector<In> for TlsConnector {
             timeout.after = UDuration::Exact(d.saturating_sub(now.saturating_duration_since(then)));
         }
         sock.set_timeout(timeout);
+        // The ClientHello goes out first; the trust store is read while the server answers.
+        while conn.wants_write() {
+            conn.write_tls(&mut sock)?;
+        }
+        bundle();
         conn.complete_io(&mut sock)?;
         let buffers = LazyBuffers::new(
             details.config.input_buffer_size(),
@@ -372,6 +367,53 @@ mod tests {
             .join("tests/fixtures/tls")
             .join(name);
         std::fs::read(path).expect("fixture")
+    }
+
+    /// Whitespace anywhere in a block is dropped: line ends of either kind, blank lines,
+    /// lines of any length, indented lines, a space or tab inside a line.
+    #[test]
+    fn pem_whitespace_anywhere_in_a_block_is_dropped() {
+        use base64::Engine;
+        let pem = String::from_utf8(fixture("ca.pem")).expect("ascii");
+        let b64: String = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .concat();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&b64)
+            .expect("base64");
+        let chunks = |n: usize| -> Vec<String> {
+            b64.as_bytes()
+                .chunks(n)
+                .map(|c| String::from_utf8(c.to_vec()).expect("ascii"))
+                .collect()
+        };
+        let layouts = [
+            chunks(64).join("\n"),
+            b64.clone(),
+            chunks(7).join("\r\n"),
+            chunks(64)
+                .iter()
+                .map(|l| format!("  {l} \t"))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            chunks(64)
+                .iter()
+                .map(|l| format!("{} {}\t{}", &l[..10], &l[10..20], &l[20..]))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ];
+        for body in layouts {
+            let text = format!(
+                "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n\
+                 -----BEGIN CERTIFICATE-----\n{}!\n-----END CERTIFICATE-----\n",
+                &b64[..40]
+            );
+            let certs = pem_certificates(text.as_bytes());
+            assert_eq!(certs.len(), 1, "{body:?}");
+            assert_eq!(certs[0].as_ref(), &der[..], "{body:?}");
+        }
     }
 
     /// The same certificates as the platform's loader finds, in a bundle with text around the
