@@ -39,13 +39,40 @@ fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
-/// The bundle's verifier; `None` when there is no bundle or nothing in it parses.
-type Bundle = Option<Arc<WebPkiServerVerifier>>;
+mod bundle;
 
-static BUNDLE: OnceLock<Bundle> = OnceLock::new();
-/// The bundle, read the first time it is asked for.
-fn bundle() -> &'static Bundle {
-    BUNDLE.get_or_init(load_bundle)
+use bundle::Bundle;
+
+/// The bundle, read and indexed the first time it is asked for; `None` when there is no
+/// bundle or no certificate in it.
+fn bundle() -> Option<&'static Bundle> {
+    static BUNDLE: OnceLock<Option<Bundle>> = OnceLock::new();
+    BUNDLE
+        .get_or_init(|| {
+            let bundle = Bundle::new(std::fs::read(bundle_path()?).ok()?);
+            (!bundle.is_empty()).then_some(bundle)
+        })
+        .as_ref()
+}
+
+/// A verifier with the bundle's roots that may have issued the server's chain: those whose
+/// subject is the issuer of a certificate in it (the only roots a path can end in).
+fn bundle_verifier(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Option<Arc<WebPkiServerVerifier>> {
+    let chain: Vec<&[u8]> = std::iter::once(end_entity)
+        .chain(intermediates)
+        .map(|c| c.as_ref())
+        .collect();
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(bundle()?.issuers_of(&chain));
+    if roots.is_empty() {
+        return None;
+    }
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .ok()
 }
 
 /// The file rustls-native-certs reads first: `SSL_CERT_FILE` when either variable is set
@@ -90,62 +117,6 @@ pub fn store_description() -> String {
     }
 }
 
-fn load_bundle() -> Bundle {
-    let path = bundle_path()?;
-    let certs = pem_certificates(&std::fs::read(path).ok()?);
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(certs);
-    if roots.is_empty() {
-        return None;
-    }
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-        .build()
-        .ok()
-}
-
-/// The certificates (`-----BEGIN CERTIFICATE-----` blocks) of a PEM file read whole: faster
-/// than the platform loader's line reader, on the bundle that is read while the server's
-/// certificate is on its way. The base64 text of a block is copied a line at a time (PEM
-/// lines are 64 characters); whitespace anywhere in it is dropped, and a block that does not
-/// decode is skipped, as the platform's loader skips it; whatever this misses, the platform
-/// verifier still sees.
-fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
-    use base64::Engine;
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
-    let (begins, ends) = (
-        memchr::memmem::Finder::new(BEGIN),
-        memchr::memmem::Finder::new(END),
-    );
-    let mut certs = Vec::new();
-    let mut text = Vec::with_capacity(4096);
-    let mut rest = pem;
-    while let Some(begin) = begins.find(rest) {
-        rest = &rest[begin + BEGIN.len()..];
-        let Some(end) = ends.find(rest) else {
-            break;
-        };
-        let block = &rest[..end];
-        text.clear();
-        let mut start = 0;
-        for stop in memchr::memchr_iter(b'\n', block).chain([block.len()]) {
-            text.extend_from_slice(block.get(start..stop).unwrap_or_default().trim_ascii());
-            start = stop + 1;
-        }
-        if text
-            .iter()
-            .fold(false, |any, b| any | b.is_ascii_whitespace())
-        {
-            text.retain(|b| !b.is_ascii_whitespace());
-        }
-        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(&text) {
-            certs.push(CertificateDer::from(der));
-        }
-        rest = &rest[end + END.len()..];
-    }
-    certs
-}
-
 /// The bundle first; the platform's whole store when the bundle does not accept.
 #[derive(Debug)]
 pub struct Verifier {
@@ -180,7 +151,7 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Some(bundle) = bundle() {
+        if let Some(bundle) = bundle_verifier(end_entity, intermediates) {
             let verdict = bundle.verify_server_cert(
                 end_entity,
                 intermediates,
@@ -410,7 +381,7 @@ mod tests {
                  -----BEGIN CERTIFICATE-----\n{}!\n-----END CERTIFICATE-----\n",
                 &b64[..40]
             );
-            let certs = pem_certificates(text.as_bytes());
+            let certs = Bundle::new(text.into_bytes()).all();
             assert_eq!(certs.len(), 1, "{body:?}");
             assert_eq!(certs[0].as_ref(), &der[..], "{body:?}");
         }
@@ -438,7 +409,7 @@ mod tests {
         std::fs::write(&file, &pem).expect("write");
         let mut platform = rustls_native_certs::load_certs_from_paths(Some(&file), None).certs;
         let _ = std::fs::remove_dir_all(&dir);
-        let mut ours = pem_certificates(&pem);
+        let mut ours = Bundle::new(pem.clone()).all();
         assert_eq!(ours.len(), 3);
         ours.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
         platform.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));

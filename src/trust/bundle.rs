@@ -1,0 +1,325 @@
+//! The trust bundle file, read once and indexed by each certificate's subject, so that a
+//! connection decodes and parses only the certificates that can issue its server's chain.
+//!
+//! A chain is accepted by the bundle's roots only through a root whose subject is the issuer
+//! of a certificate in the chain (webpki matches them byte for byte), so the roots picked here
+//! accept exactly the chains the whole bundle accepts. Whatever is missed (a block whose start
+//! does not read as a certificate is always picked) costs only time: the platform verifier,
+//! with every certificate, still has the last word.
+
+use std::ops::Range;
+
+use base64::Engine;
+use rustls::pki_types::CertificateDer;
+
+const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+const END: &[u8] = b"-----END CERTIFICATE-----";
+
+/// How much of a block is decoded to find its subject: 512 characters are 384 bytes, past the
+/// subject of nearly every root (a longer one is decoded whole).
+const SUBJECT_PREFIX: usize = 512;
+
+pub struct Bundle {
+    text: Vec<u8>,
+    blocks: Vec<Block>,
+    /// The blocks' subjects, one after another.
+    subjects: Vec<u8>,
+}
+
+struct Block {
+    /// The base64 between the markers, in `text`.
+    body: Range<usize>,
+    /// The subject's contents, in `subjects`; `None` when the block's start does not read as
+    /// a certificate (it is then always a candidate).
+    subject: Option<Range<usize>>,
+}
+
+impl Bundle {
+    /// Indexes the certificate blocks of a PEM file.
+    pub fn new(text: Vec<u8>) -> Bundle {
+        Bundle::with_prefix(text, SUBJECT_PREFIX)
+    }
+
+    fn with_prefix(text: Vec<u8>, prefix: usize) -> Bundle {
+        let (begins, ends) = (
+            memchr::memmem::Finder::new(BEGIN),
+            memchr::memmem::Finder::new(END),
+        );
+        let mut blocks = Vec::new();
+        let mut subjects = Vec::new();
+        let (mut b64, mut der) = (Vec::with_capacity(4096), Vec::with_capacity(4096));
+        let mut at = 0;
+        while let Some(begin) = begins.find(&text[at..]) {
+            let start = at + begin + BEGIN.len();
+            let Some(end) = ends.find(&text[start..]) else {
+                break;
+            };
+            let body = start..start + end;
+            at = body.end + END.len();
+            let subject = subject_of(&text[body.clone()], prefix, &mut b64, &mut der).map(|s| {
+                let at = subjects.len();
+                subjects.extend_from_slice(&der[s]);
+                at..subjects.len()
+            });
+            blocks.push(Block { body, subject });
+        }
+        Bundle {
+            text,
+            blocks,
+            subjects,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// The certificates of the bundle that may have issued one of `chain` (a server's
+    /// certificate and the intermediates it sent), decoded.
+    pub fn issuers_of(&self, chain: &[&[u8]]) -> Vec<CertificateDer<'static>> {
+        let issuers: Vec<&[u8]> = chain
+            .iter()
+            .filter_map(|der| names(der).map(|(issuer, _)| issuer))
+            .collect();
+        let mut b64 = Vec::new();
+        self.blocks
+            .iter()
+            .filter(|block| match &block.subject {
+                Some(s) => issuers.contains(&&self.subjects[s.clone()]),
+                None => true,
+            })
+            .filter_map(|block| {
+                base64_text(&self.text[block.body.clone()], usize::MAX, &mut b64);
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(&b64)
+                    .ok()?;
+                Some(CertificateDer::from(der))
+            })
+            .collect()
+    }
+
+    /// Every certificate of the bundle, decoded (what the platform's loader reads of it).
+    #[cfg(test)]
+    pub fn all(&self) -> Vec<CertificateDer<'static>> {
+        let mut b64 = Vec::new();
+        self.blocks
+            .iter()
+            .filter_map(|block| {
+                base64_text(&self.text[block.body.clone()], usize::MAX, &mut b64);
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(&b64)
+                    .ok()?;
+                Some(CertificateDer::from(der))
+            })
+            .collect()
+    }
+}
+
+/// The base64 of a block into `out`, without whitespace, stopping once it holds `limit`
+/// characters: copied a line at a time (PEM lines are 64 characters), whitespace anywhere
+/// dropped. True when `out` holds the whole block.
+fn base64_text(body: &[u8], limit: usize, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut start = 0;
+    let mut whole = true;
+    for stop in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
+        if out.len() >= limit {
+            whole = false;
+            break;
+        }
+        out.extend_from_slice(body.get(start..stop).unwrap_or_default().trim_ascii());
+        start = stop + 1;
+    }
+    if out
+        .iter()
+        .fold(false, |any, b| any | b.is_ascii_whitespace())
+    {
+        out.retain(|b| !b.is_ascii_whitespace());
+    }
+    whole
+}
+
+/// Where the subject's contents are in `der`, the certificate of a block decoded there:
+/// `prefix` characters of it first, the whole block only when the subject ends further on.
+fn subject_of(
+    body: &[u8],
+    prefix: usize,
+    b64: &mut Vec<u8>,
+    der: &mut Vec<u8>,
+) -> Option<Range<usize>> {
+    let prefix = prefix.max(4) / 4 * 4;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let subject_in = |der: &[u8]| {
+        names(der).map(|(_, subject)| {
+            let at = subject.as_ptr() as usize - der.as_ptr() as usize;
+            at..at + subject.len()
+        })
+    };
+    if !base64_text(body, prefix, b64) {
+        if b64.len() >= prefix {
+            b64.truncate(prefix);
+            der.resize(prefix / 4 * 3, 0);
+            if let Ok(n) = engine.decode_slice(&b64[..], &mut der[..]) {
+                der.truncate(n);
+                if let Some(subject) = subject_in(der) {
+                    return Some(subject);
+                }
+            }
+        }
+        base64_text(body, usize::MAX, b64);
+    }
+    der.clear();
+    engine.decode_vec(&b64[..], der).ok()?;
+    subject_in(der)
+}
+
+/// The tag, header length and contents length of the DER element at the start of `der`.
+fn header(der: &[u8]) -> Option<(u8, usize, usize)> {
+    let tag = *der.first()?;
+    let first = usize::from(*der.get(1)?);
+    if first < 0x80 {
+        return Some((tag, 2, first));
+    }
+    let n = first & 0x7f;
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let mut len = 0usize;
+    for i in 0..n {
+        len = len << 8 | usize::from(*der.get(2 + i)?);
+    }
+    Some((tag, 2 + n, len))
+}
+
+/// The issuer's and the subject's contents (what webpki compares) in a certificate's DER, or
+/// in as much of its start as holds them; `None` when they are not there.
+pub fn names(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const VERSION: u8 = 0xa0;
+    // Enters a SEQUENCE whose end may be past what was decoded.
+    fn enter(der: &[u8]) -> Option<&[u8]> {
+        let (tag, h, _) = header(der)?;
+        if tag != SEQUENCE {
+            return None;
+        }
+        der.get(h..)
+    }
+    // Takes the next element, which must have the tag `want`, and gives its contents.
+    fn take<'a>(rest: &mut &'a [u8], want: u8) -> Option<&'a [u8]> {
+        let (tag, h, len) = header(rest)?;
+        if tag != want {
+            return None;
+        }
+        let end = h.checked_add(len)?;
+        let contents = rest.get(h..end)?;
+        *rest = rest.get(end..)?;
+        Some(contents)
+    }
+    let mut rest = enter(enter(der)?)?;
+    if rest.first() == Some(&VERSION) {
+        take(&mut rest, VERSION)?;
+    }
+    take(&mut rest, INTEGER)?; // serial number
+    take(&mut rest, SEQUENCE)?; // signature algorithm
+    let issuer = take(&mut rest, SEQUENCE)?;
+    take(&mut rest, SEQUENCE)?; // validity
+    let subject = take(&mut rest, SEQUENCE)?;
+    Some((issuer, subject))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::RootCertStore;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(name);
+        std::fs::read(path).expect("fixture")
+    }
+
+    fn der(name: &str) -> Vec<u8> {
+        Bundle::new(fixture(name)).all().remove(0).as_ref().to_vec()
+    }
+
+    /// The names read here are the ones webpki compares: a root's subject as rustls keeps it,
+    /// and the server certificate's issuer is its CA's subject.
+    #[test]
+    fn names_are_what_webpki_compares() {
+        for name in ["ca.pem", "other-ca.pem", "server.pem"] {
+            let cert = der(name);
+            let mut roots = RootCertStore::empty();
+            roots
+                .add(CertificateDer::from(cert.clone()))
+                .expect("parses");
+            let (_, subject) = names(&cert).expect("names");
+            assert_eq!(subject, roots.roots[0].subject.as_ref(), "{name}");
+        }
+        let server = der("server.pem");
+        let (issuer, _) = names(&server).expect("names");
+        assert_eq!(issuer, names(&der("ca.pem")).expect("names").1);
+        assert_ne!(issuer, names(&der("other-ca.pem")).expect("names").1);
+    }
+
+    /// Any start of a certificate gives its names or nothing, never other names or a panic.
+    #[test]
+    fn a_cut_certificate_gives_its_names_or_none() {
+        for name in ["ca.pem", "server.pem"] {
+            let cert = der(name);
+            let whole = names(&cert).expect("names");
+            let mut found_at = None;
+            for n in 0..cert.len() {
+                if let Some(got) = names(&cert[..n]) {
+                    assert_eq!(got, whole, "{name} cut at {n}");
+                    found_at.get_or_insert(n);
+                }
+            }
+            // The names are found before the end: a prefix is enough.
+            assert!(found_at.is_some_and(|n| n < cert.len() / 2 + 200), "{name}");
+        }
+    }
+
+    /// However little of a block is decoded first, the subject indexed is the certificate's.
+    #[test]
+    fn the_subject_is_found_from_any_prefix() {
+        let pem = [fixture("other-ca.pem"), fixture("ca.pem")].concat();
+        let want = names(&der("ca.pem")).expect("names").1.to_vec();
+        for prefix in [0, 4, 7, 64, 100, 256, 512, 100_000] {
+            let bundle = Bundle::with_prefix(pem.clone(), prefix);
+            let s = bundle.blocks[1].subject.clone().expect("subject");
+            assert_eq!(bundle.subjects[s], want[..], "prefix {prefix}");
+        }
+    }
+
+    /// A chain gets the roots that can issue it, and a block that is not a readable
+    /// certificate is offered too (parsing drops it later); an unknown issuer gets none.
+    #[test]
+    fn a_chain_gets_the_roots_that_can_issue_it() {
+        let junk = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let pem = [fixture("other-ca.pem"), fixture("ca.pem")].concat();
+        let bundle = Bundle::new(pem.clone());
+        let (server, ca, other) = (der("server.pem"), der("ca.pem"), der("other-ca.pem"));
+        let got = |b: &Bundle, chain: &[&[u8]]| -> Vec<Vec<u8>> {
+            b.issuers_of(chain)
+                .iter()
+                .map(|c| c.as_ref().to_vec())
+                .collect()
+        };
+        assert_eq!(got(&bundle, &[&server]), vec![ca.clone()]);
+        assert_eq!(
+            got(&bundle, &[&server, &other]),
+            vec![other.clone(), ca.clone()]
+        );
+        assert_eq!(got(&bundle, &[&other]), vec![other.clone()]);
+        let only_other = Bundle::new(fixture("other-ca.pem"));
+        assert!(got(&only_other, &[&server]).is_empty());
+        let with_junk = Bundle::new([pem, junk.to_vec()].concat());
+        assert_eq!(
+            got(&with_junk, &[&server]),
+            vec![ca, vec![0, 0, 0]],
+            "the unreadable block is offered"
+        );
+    }
+}
