@@ -49,7 +49,7 @@ fn bundle() -> Option<&'static Bundle> {
     static BUNDLE: OnceLock<Option<Bundle>> = OnceLock::new();
     BUNDLE
         .get_or_init(|| {
-            let bundle = Bundle::new(std::fs::read(bundle_path()?).ok()?);
+            let bundle = Bundle::open(&bundle_path()?).ok()?;
             (!bundle.is_empty()).then_some(bundle)
         })
         .as_ref()
@@ -381,7 +381,7 @@ mod tests {
                  -----BEGIN CERTIFICATE-----\n{}!\n-----END CERTIFICATE-----\n",
                 &b64[..40]
             );
-            let certs = Bundle::new(text.into_bytes()).all();
+            let certs = Bundle::of_text(text.as_bytes()).all();
             assert_eq!(certs.len(), 1, "{body:?}");
             assert_eq!(certs[0].as_ref(), &der[..], "{body:?}");
         }
@@ -409,7 +409,7 @@ mod tests {
         std::fs::write(&file, &pem).expect("write");
         let mut platform = rustls_native_certs::load_certs_from_paths(Some(&file), None).certs;
         let _ = std::fs::remove_dir_all(&dir);
-        let mut ours = Bundle::new(pem.clone()).all();
+        let mut ours = Bundle::of_text(&pem).all();
         assert_eq!(ours.len(), 3);
         ours.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
         platform.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
