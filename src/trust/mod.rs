@@ -261,7 +261,10 @@ impl<In: Transport> Connector<In> for TlsConnector {
             .map_err(|_| ureq::Error::Tls("the host is not a valid name for TLS"))?
             .to_owned();
         let mut conn = ClientConnection::new(self.config.clone(), name)?;
-        let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
+        let mut sock = Gather::new(TransportAdapter::new(
+            transport.boxed(),
+            details.current_time.clone(),
+        ));
         // The connect timeout runs from the start of the connection, TCP included.
         let mut timeout = details.timeout;
         if let (UInstant::Exact(now), UInstant::Exact(then), UDuration::Exact(d)) =
@@ -269,13 +272,8 @@ impl<In: Transport> Connector<In> for TlsConnector {
         {
             timeout.after = UDuration::Exact(d.saturating_sub(now.saturating_duration_since(then)));
         }
-        sock.set_timeout(timeout);
-        // The ClientHello goes out first; the trust store is read while the server answers.
-        while conn.wants_write() {
-            conn.write_tls(&mut sock)?;
-        }
-        bundle();
-        conn.complete_io(&mut sock)?;
+        sock.sock.set_timeout(timeout);
+        handshake(&mut conn, &mut sock)?;
         let buffers = LazyBuffers::new(
             details.config.input_buffer_size(),
             details.config.output_buffer_size(),
@@ -287,9 +285,96 @@ impl<In: Transport> Connector<In> for TlsConnector {
     }
 }
 
+/// Drives the handshake until the server's last flight is taken in. The ClientHello goes out
+/// first and the trust store is read while the server answers; the client's last flight (TLS
+/// 1.3: its Finished) is left queued, to go out with the request's first bytes in one write.
+fn handshake(conn: &mut ClientConnection, sock: &mut Gather) -> std::io::Result<()> {
+    let mut hello_sent = false;
+    while conn.is_handshaking() {
+        while conn.wants_write() {
+            conn.write_tls(sock)?;
+        }
+        if !hello_sent {
+            hello_sent = true;
+            bundle();
+        }
+        match conn.read_tls(sock) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection during the TLS handshake",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // The alert that says why, if there is one, as rustls's own loop sends it.
+            let _ = conn.write_tls(sock);
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        }
+    }
+    Ok(())
+}
+
+/// The socket, with the records rustls has queued sent in one write (a flight of the
+/// handshake, or the client's Finished with the request) rather than one write, and one
+/// packet, each.
+struct Gather {
+    sock: TransportAdapter,
+    scratch: Vec<u8>,
+}
+
+impl Gather {
+    /// At most this much is gathered (the handshake's flights, a request's head); beyond, one
+    /// record at a time, as without it.
+    const MAX: usize = 32 * 1024;
+
+    fn new(sock: TransportAdapter) -> Gather {
+        Gather {
+            sock,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl Read for Gather {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Gather {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let pieces = bufs.iter().filter(|b| !b.is_empty()).count();
+        if pieces < 2 || total > Gather::MAX {
+            return match bufs.iter().find(|b| !b.is_empty()) {
+                Some(b) => self.sock.write(b),
+                None => Ok(0),
+            };
+        }
+        self.scratch.clear();
+        for b in bufs {
+            self.scratch.extend_from_slice(b);
+        }
+        self.sock.write_all(&self.scratch)?;
+        Ok(total)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sock.flush()
+    }
+}
+
 pub struct TlsTransport {
     buffers: LazyBuffers,
-    stream: StreamOwned<ClientConnection, TransportAdapter>,
+    stream: StreamOwned<ClientConnection, Gather>,
 }
 
 impl Transport for TlsTransport {
@@ -298,14 +383,26 @@ impl Transport for TlsTransport {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let output = &self.buffers.output()[..amount];
-        self.stream.write_all(output)?;
+        let StreamOwned { conn, sock } = &mut self.stream;
+        sock.sock.set_timeout(timeout);
+        // Not `StreamOwned::write`: it sends what is queued (the handshake's last flight)
+        // before it takes the request; here they go out together.
+        let mut rest = &self.buffers.output()[..amount];
+        while !rest.is_empty() || conn.wants_write() {
+            let taken = conn.writer().write(rest)?;
+            rest = &rest[taken..];
+            if taken == 0 && !conn.wants_write() {
+                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+            }
+            while conn.wants_write() {
+                conn.write_tls(sock)?;
+            }
+        }
         Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
+        self.stream.sock.sock.set_timeout(timeout);
         let input = self.buffers.input_append_buf();
         let amount = self.stream.read(input)?;
         self.buffers.input_appended(amount);
@@ -313,7 +410,7 @@ impl Transport for TlsTransport {
     }
 
     fn is_open(&mut self) -> bool {
-        self.stream.get_mut().get_mut().is_open()
+        self.stream.sock.sock.get_mut().is_open()
     }
 
     fn is_tls(&self) -> bool {
@@ -324,7 +421,7 @@ impl Transport for TlsTransport {
 impl fmt::Debug for TlsTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsTransport")
-            .field("chained", &self.stream.sock.inner())
+            .field("chained", &self.stream.sock.sock.inner())
             .finish()
     }
 }
