@@ -36,6 +36,11 @@ impl TlsServer {
 
     /// As `start`, listening on another loopback address.
     fn start_on(ip: &str) -> TlsServer {
+        TlsServer::start_with(ip, rustls::ALL_VERSIONS)
+    }
+
+    /// As `start_on`, speaking only the TLS versions given.
+    fn start_with(ip: &str, versions: &[&'static rustls::SupportedProtocolVersion]) -> TlsServer {
         let tls = fixture_path("server.pem");
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&tls)
             .expect("server.pem")
@@ -45,7 +50,7 @@ impl TlsServer {
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
-        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .with_protocol_versions(versions)
         .expect("versions")
         .with_no_client_auth()
         .with_single_cert(certs, key)
@@ -160,6 +165,38 @@ fn answered(out: &Output, server: &TlsServer) {
         "{request}"
     );
     assert!(request.contains("who are you?"), "{request}");
+}
+
+/// TLS 1.2 too: there the client's last flight is sent before the server's Finished comes
+/// (with 1.3 it waits for the request's first bytes).
+#[test]
+fn a_tls_1_2_server_is_answered() {
+    let server = TlsServer::start_with("127.0.0.1", &[&rustls::version::TLS12]);
+    let store = store(&["ca.pem"], &[]);
+    let out = run(&mut ask(&server, "127.0.0.1", &store), None);
+    answered(&out, &server);
+}
+
+/// A request far bigger than one TLS record and than what is gathered into one write (the
+/// client's Finished goes out with its first bytes) arrives whole and in order.
+#[test]
+fn a_big_request_over_tls_arrives_whole() {
+    let server = TlsServer::start();
+    let store = store(&["ca.pem"], &[]);
+    let text: String = (0..40_000).map(|i| format!("line{i:05}\n")).collect();
+    let out = run(
+        &mut ask(&server, "127.0.0.1", &store),
+        Some(text.as_bytes()),
+    );
+    answered(&out, &server);
+    let requests = server.requests.lock().unwrap();
+    let request = String::from_utf8_lossy(&requests[0]);
+    let sent = request.find("line00000").expect("the text");
+    let lines: Vec<&str> = request[sent..].split("\\n").take(40_000).collect();
+    assert_eq!(lines.len(), 40_000);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(*line, format!("line{i:05}"));
+    }
 }
 
 #[test]
