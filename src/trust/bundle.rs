@@ -420,4 +420,80 @@ mod tests {
             "the unreadable block is offered"
         );
     }
+
+    /// Whitespace anywhere in a block is dropped: line ends of either kind, blank lines,
+    /// lines of any length, indented lines, a space or tab inside a line.
+    #[test]
+    fn pem_whitespace_anywhere_in_a_block_is_dropped() {
+        use base64::Engine;
+        let pem = String::from_utf8(fixture("ca.pem")).expect("ascii");
+        let b64: String = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .concat();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&b64)
+            .expect("base64");
+        let chunks = |n: usize| -> Vec<String> {
+            b64.as_bytes()
+                .chunks(n)
+                .map(|c| String::from_utf8(c.to_vec()).expect("ascii"))
+                .collect()
+        };
+        let layouts = [
+            chunks(64).join("\n"),
+            b64.clone(),
+            chunks(7).join("\r\n"),
+            chunks(64)
+                .iter()
+                .map(|l| format!("  {l} \t"))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            chunks(64)
+                .iter()
+                .map(|l| format!("{} {}\t{}", &l[..10], &l[10..20], &l[20..]))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ];
+        for body in layouts {
+            let text = format!(
+                "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n\
+                 -----BEGIN CERTIFICATE-----\n{}!\n-----END CERTIFICATE-----\n",
+                &b64[..40]
+            );
+            let certs = Bundle::of_text(text.as_bytes()).all();
+            assert_eq!(certs.len(), 1, "{body:?}");
+            assert_eq!(certs[0].as_ref(), &der[..], "{body:?}");
+        }
+    }
+
+    /// The same certificates as the platform's loader finds, in a bundle with text around the
+    /// blocks, CRLF line ends, a key (not a certificate) and a block that does not decode.
+    #[test]
+    fn pem_bundle_read_as_the_platform_reads_it() {
+        let mut pem = b"# a comment\n".to_vec();
+        pem.extend(fixture("ca.pem"));
+        pem.extend(b"some text\n");
+        pem.extend(
+            String::from_utf8(fixture("other-ca.pem"))
+                .expect("ascii")
+                .replace('\n', "\r\n")
+                .into_bytes(),
+        );
+        pem.extend(fixture("server.key"));
+        pem.extend(fixture("server.pem"));
+        pem.extend(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+        let dir = std::env::temp_dir().join(format!("qstream-trust-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("bundle.pem");
+        std::fs::write(&file, &pem).expect("write");
+        let mut platform = rustls_native_certs::load_certs_from_paths(Some(&file), None).certs;
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut ours = Bundle::of_text(&pem).all();
+        assert_eq!(ours.len(), 3);
+        ours.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        platform.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        assert_eq!(ours, platform);
+    }
 }
