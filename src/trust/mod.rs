@@ -5,10 +5,11 @@
 //! directory), but it is not loaded before the ClientHello any more:
 //!
 //! 1. the bundle file alone (`SSL_CERT_FILE`, else the distribution's, as openssl-probe finds
-//!    it) is read and parsed once the ClientHello is sent, while the server works out its
-//!    answer (a round trip and the server's key exchange and signature: more than the load
-//!    takes); on the thread that connects, since a thread started for it ran on the same CPU
-//!    and held the connecting thread back for as long as the load took;
+//!    it) is read and indexed by subject ([`bundle`]) once the ClientHello is sent, while the
+//!    server works out its answer (a round trip and the server's key exchange and signature:
+//!    more than the read takes); on the thread that connects, since a thread started for it
+//!    ran on the same CPU and held the connecting thread back for as long as the load took.
+//!    A connection then decodes and parses only the bundle's roots that can issue its chain;
 //! 2. a certificate it does not accept goes to the platform verifier, built (with every
 //!    certificate of the file and of the directories) only then; its verdict is final.
 //!
@@ -31,6 +32,10 @@ use ureq::unversioned::transport::{
     TransportAdapter,
 };
 
+mod bundle;
+
+use bundle::Bundle;
+
 /// The crypto ureq itself uses with its `rustls` feature.
 fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
@@ -38,10 +43,6 @@ fn provider() -> Arc<CryptoProvider> {
         .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
         .clone()
 }
-
-mod bundle;
-
-use bundle::Bundle;
 
 /// The bundle, read and indexed the first time it is asked for; `None` when there is no
 /// bundle or no certificate in it.
