@@ -43,7 +43,19 @@ const AHEAD_AFTER: usize = 64 * 1024;
 const READS_AHEAD: usize = 2;
 
 /// Reads that may wait for the recording's writer, besides the one being written.
-const WRITES_AHEAD: usize = 3;
+const WRITES_AHEAD: usize = 12;
+
+/// While reads come long (the stream outruns us), a writer that waits is woken once this many
+/// are queued, not by every read: each wake-up is a context switch on both threads, and 500 of
+/// them cost more than the writes' own system calls on a 65 MB stream (with one wake-up per
+/// read: +34–38% wall over the same run without `--record`; one per 8: +23%, BENCHMARKS.md).
+/// A short read (a stream no longer outrunning us) wakes it at once.
+const WRITES_WAKE: usize = 8;
+
+/// How long a writer holding back for [`WRITES_WAKE`] reads waits before it writes what is
+/// queued anyway: a stream that stalls after a fast burst has its recording current within
+/// this, not at its next read.
+const WRITES_STALL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// A read's buffer: the decoder's, and the recording writer's until it has written it.
 pub type Buf = Arc<Vec<u8>>;
@@ -202,6 +214,8 @@ struct WriteQueue {
     error: Option<Error>,
     /// The writer waits on `ready`.
     writer_waits: bool,
+    /// ... with no time limit: the next read wakes it, long or short.
+    writer_idle: bool,
     /// The reader waits on `room`.
     reader_waits: bool,
 }
@@ -228,7 +242,8 @@ impl Writes {
         }
         if !q.closed {
             q.reads.push_back((Arc::clone(buf), n));
-            let wake = q.writer_waits;
+            let wake = q.writer_waits
+                && (q.writer_idle || n < AHEAD_AFTER || q.reads.len() >= WRITES_WAKE);
             drop(q);
             if wake {
                 self.ready.notify_one();
@@ -240,6 +255,8 @@ impl Writes {
     /// The writer's loop: every queued read, in order, until the queue is closed and empty or
     /// a write fails. Gives the recording back.
     fn run(shared: &Shared, writes: &Writes, mut record: Recording) -> Recording {
+        // Whether the reader may be holding back wake-ups (the last read was long).
+        let mut held = false;
         loop {
             let mut q = writes.lock();
             let (buf, n) = loop {
@@ -250,9 +267,34 @@ impl Writes {
                     return record;
                 }
                 q.writer_waits = true;
-                q = writes.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                if held {
+                    let (guard, waited) = writes
+                        .ready
+                        .wait_timeout(q, WRITES_STALL)
+                        .unwrap_or_else(|p| p.into_inner());
+                    q = guard;
+                    if waited.timed_out() && q.reads.is_empty() {
+                        // Nothing came for that long: the recording gets the bytes it held
+                        // for a boundary, and the next read, whatever its length, wakes the
+                        // writer (no periodic wake-ups while a stream stays stalled).
+                        held = false;
+                        q.writer_waits = false;
+                        drop(q);
+                        if let Err(e) = record.flush() {
+                            Self::fail(shared, writes, e);
+                            return record;
+                        }
+                        q = writes.lock();
+                        continue;
+                    }
+                } else {
+                    q.writer_idle = true;
+                    q = writes.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                    q.writer_idle = false;
+                }
                 q.writer_waits = false;
             };
+            held = n >= AHEAD_AFTER;
             let wake = q.reader_waits;
             drop(q);
             if wake {
@@ -264,17 +306,22 @@ impl Writes {
             };
             shared.give_back(buf);
             if let Err(e) = written {
-                let mut q = writes.lock();
-                q.failed = true;
-                q.error = Some(e);
-                for (buf, _) in std::mem::take(&mut q.reads) {
-                    shared.give_back(buf);
-                }
-                drop(q);
-                writes.room.notify_all();
+                Self::fail(shared, writes, e);
                 return record;
             }
         }
+    }
+
+    /// A write failed: no more reads are taken, and those queued go back.
+    fn fail(shared: &Shared, writes: &Writes, e: Error) {
+        let mut q = writes.lock();
+        q.failed = true;
+        q.error = Some(e);
+        for (buf, _) in std::mem::take(&mut q.reads) {
+            shared.give_back(buf);
+        }
+        drop(q);
+        writes.room.notify_all();
     }
 }
 
@@ -562,6 +609,65 @@ mod tests {
         let all = scripted(&sizes);
         assert!(got.len() >= AHEAD_AFTER + 5 + 6, "{} bytes", got.len());
         assert_eq!(got, all[..got.len()]);
+    }
+
+    /// Hands out the given reads (filled like [`Script`]'s), then waits for `gate` before the
+    /// end: a stream that stalls.
+    struct Gated(VecDeque<usize>, u8, std::sync::mpsc::Receiver<()>);
+
+    impl Read for Gated {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(n) = self.0.pop_front() else {
+                // A dropped sender ends the stall too.
+                let _ = self.2.recv();
+                return Ok(0);
+            };
+            self.1 += 1;
+            let n = n.min(buf.len());
+            buf[..n].fill(self.1);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_fast_stream_that_stalls_has_its_recording_whole_while_it_waits() {
+        // Long reads, fewer than the writer is woken for, then nothing: within the stall time
+        // the recording has every byte read, the part past the last boundary included. Before
+        // the stall time existed, these reads waited for the next read or the end.
+        let sizes = [AHEAD_AFTER, 100_000, 100_003, 99_999];
+        assert!(sizes.len() - 1 < WRITES_WAKE);
+        let (go, gate) = std::sync::mpsc::channel();
+        let file = Scratch::new("stall");
+        let mut r = Reads::new(
+            Box::new(Gated(sizes.iter().copied().collect(), 0, gate)),
+            Some(Recording::create(&file.0).expect("a scratch file")),
+            READ_SIZE,
+        );
+        for _ in sizes {
+            let (buf, n) = r.next().expect("a read").expect("no error");
+            assert!(n > 0);
+            r.recycle(buf);
+        }
+        assert!(r.ahead.is_some(), "the reads moved to the reading thread");
+        let want = scripted(&sizes);
+        // A bound for a hung writer, not a measure of speed: the flush comes after 20 ms.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while file.bytes().len() < want.len() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {} bytes recorded while the stream stalls",
+                file.bytes().len(),
+                want.len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(file.bytes(), want);
+        go.send(()).expect("the reader waits at the gate");
+        let (buf, n) = r.next().expect("a read").expect("no error");
+        assert_eq!(n, 0);
+        r.recycle(buf);
+        r.finish_record().expect("finished");
+        assert_eq!(file.bytes(), want);
     }
 
     #[cfg(target_os = "linux")]

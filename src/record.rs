@@ -19,7 +19,9 @@
 //! came and 15.3 ms written on 64 KiB boundaries (fallocate in both; median of 15, python
 //! `os.write` and `os.writev` on this ext4 VM). A read shorter than [`ALIGN`] (a stream that is
 //! not outrunning us) writes everything it has, so a slow stream's recording is never behind,
-//! and a fast one's is behind by less than [`ALIGN`] bytes until its next read or its end.
+//! and a fast one's is behind by less than [`ALIGN`] bytes until its next read, its end, or
+//! [`flush`](Recording::flush) (the writing thread's, when a fast stream stalls: see
+//! `read_ahead`).
 
 use std::fs::File;
 use std::io::{IoSlice, Write};
@@ -82,6 +84,19 @@ impl Recording {
         let done = self.put(&buf);
         self.buf = buf;
         done
+    }
+
+    /// Write the bytes waiting for an [`ALIGN`] boundary (a stream that stalled after a fast
+    /// burst): the file then has every byte recorded so far, but a tail that could start the
+    /// key, which waits for the bytes after it.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.carry.is_empty() {
+            return Ok(());
+        }
+        write_both(&mut self.file, &self.carry, &[]).map_err(write_error)?;
+        self.written += self.carry.len() as u64;
+        self.carry.clear();
+        Ok(())
     }
 
     /// The body ended: write what was held back.
@@ -298,6 +313,32 @@ mod tests {
             drop(rec);
             assert!(std::fs::read(&file.0).expect("the recording") == want);
         }
+    }
+
+    #[test]
+    fn a_flush_writes_what_waits_for_a_boundary_and_the_next_reads_follow_it() {
+        // A fast stream that stalls: the writing thread flushes, and the file has every byte
+        // so far; the reads after the stall are appended in order, unaligned from there on.
+        let file = Scratch::new("flush");
+        let mut rec = Recording::create(&file.0).expect("a scratch file");
+        let mut want = Vec::new();
+        for (i, n) in [131008usize, 200_000, 77, 131008, 131008]
+            .iter()
+            .enumerate()
+        {
+            let bytes = pattern(*n, i as u8);
+            rec.write(&bytes).expect("written");
+            want.extend_from_slice(&bytes);
+            rec.flush().expect("flushed");
+            assert!(rec.carry.is_empty());
+            assert!(
+                std::fs::read(&file.0).expect("the recording") == want,
+                "read {i}"
+            );
+        }
+        rec.flush().expect("a flush with nothing waiting");
+        rec.finish().expect("finished");
+        assert!(std::fs::read(&file.0).expect("the recording") == want);
     }
 
     #[cfg(target_os = "linux")]
