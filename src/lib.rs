@@ -372,6 +372,9 @@ pub(crate) fn stream_with(
         read_ahead::READ_SIZE
     };
     let mut reads = Reads::new(body, record, size);
+    if decoder.cumulative() {
+        reads = reads.without_read_ahead();
+    }
     // The body as long as no event came out of it: a whole JSON answer, an error page.
     let mut events = false;
     let mut head = Vec::new();

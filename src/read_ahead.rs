@@ -8,6 +8,13 @@
 //! paused): from then on a second thread reads, so that the socket, TLS and chunked framing
 //! are served while the main thread decodes and writes (the throughput budget).
 //!
+//! Not for a cumulative stream (`--no-incremental`, [`Reads::without_read_ahead`]): there the
+//! decoder's work on a read is mostly comparing the text it repeats with the text so far, a
+//! `memcmp` cheaper than handing the read to another thread. On the 327 MB benchmark stream the
+//! hand-overs took 4,000 context switches a run (the decoder woken on the reader's core,
+//! preempting it), and one thread did the same in 10 ms less CPU and 7–13 ms less wall
+//! (BENCHMARKS.md, issue 17's fifth session).
+//!
 //! The recording (`--record`) is written by the thread that reads, as each read returns, while
 //! the main thread reads; once there is a reading thread, by a writing thread of its own, fed
 //! the same buffers (shared, not copied) in the order they were read. A file write (the
@@ -70,6 +77,8 @@ pub struct Reads {
     size: usize,
     /// The last read found a backlog: read ahead from the next one on.
     behind: bool,
+    /// Whether a backlog moves the reads to a thread of their own.
+    may_read_ahead: bool,
     ahead: Option<ReadAhead>,
     /// The recording while this thread reads (it moves to the writing thread with the body).
     record: Option<Recording>,
@@ -82,9 +91,17 @@ impl Reads {
             buf: None,
             size,
             behind: false,
+            may_read_ahead: true,
             ahead: None,
             record,
         }
+    }
+
+    /// Every read on the calling thread, however far the decoder falls behind (a cumulative
+    /// stream: see the module's comment).
+    pub fn without_read_ahead(mut self) -> Self {
+        self.may_read_ahead = false;
+        self
     }
 
     /// The body ended (or the stream said it is over): the recording gets what it held back.
@@ -124,7 +141,7 @@ impl Reads {
                 Err(e) => return Ok(Err(e)),
             }
         };
-        self.behind = n >= AHEAD_AFTER;
+        self.behind = self.may_read_ahead && n >= AHEAD_AFTER;
         if let (Some(record), Some(bytes)) = (self.record.as_mut(), buf.get(..n)) {
             record.write(bytes)?;
         }
@@ -531,6 +548,39 @@ mod tests {
                 (6, 3, true)
             ]
         );
+    }
+
+    #[test]
+    fn without_read_ahead_every_read_stays_on_the_calling_thread_and_is_recorded() {
+        // A cumulative stream: backlogs as long as any, and no thread; the reads and the
+        // recording are the same as with one.
+        let sizes = [AHEAD_AFTER, 200_000, 7, LONG_READ_SIZE, 1, AHEAD_AFTER + 1];
+        let file = Scratch::new("no-ahead");
+        let mut r = Reads::new(
+            Box::new(Script(sizes.iter().copied().collect(), 0)),
+            Some(Recording::create(&file.0).expect("a scratch file")),
+            LONG_READ_SIZE,
+        )
+        .without_read_ahead();
+        let mut got = Vec::new();
+        loop {
+            let (buf, n) = r.next().expect("a read").expect("no error");
+            assert!(r.ahead.is_none(), "no reading thread");
+            if n == 0 {
+                break;
+            }
+            assert!(buf[..n].iter().all(|&b| b == buf[0]));
+            got.push((buf[0], n));
+            r.recycle(buf);
+        }
+        let want: Vec<(u8, usize)> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (i as u8 + 1, n))
+            .collect();
+        assert_eq!(got, want);
+        r.finish_record().expect("finished");
+        assert_eq!(file.bytes(), scripted(&sizes));
     }
 
     /// A scratch file for a recording, removed when dropped.

@@ -908,6 +908,11 @@ impl DashScopeDecoder {
         !matches!(self.mode, Mode::Incremental)
     }
 
+    /// Whether the texts are known to be cumulative.
+    pub fn cumulative(&self) -> bool {
+        matches!(self.mode, Mode::Cumulative)
+    }
+
     /// The stream said it is over: every choice that sent anything has finished.
     pub fn is_done(&self) -> bool {
         self.finished && self.choices_seen & !self.choices_finished == 0

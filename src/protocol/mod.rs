@@ -205,6 +205,16 @@ impl Decoder {
         }
     }
 
+    /// Whether the stream is known to be cumulative (the request said so, or the replay's
+    /// `--no-incremental`), not only possibly.
+    pub fn cumulative(&self) -> bool {
+        match self {
+            Decoder::Detect { incremental } => *incremental == Some(false),
+            Decoder::Compatible(_) => false,
+            Decoder::DashScope(d) => d.cumulative(),
+        }
+    }
+
     pub fn event(&mut self, ev: &SseEvent<'_>, emit: &mut Emit<'_>) -> Result<()> {
         if let Decoder::Detect { incremental } = *self {
             *self = Decoder::with_output(Some(Self::detect(ev)), incremental);
@@ -421,6 +431,29 @@ mod shape_tests {
 mod delta_tests {
     use super::testutil::collect;
     use super::*;
+
+    #[test]
+    fn only_a_stream_known_to_be_cumulative_is_read_without_read_ahead() {
+        // `stream_with` reads a cumulative stream on one thread; one that may be cumulative
+        // (a replay being probed) keeps the reading thread, with the long reads of both.
+        let native = Some(Protocol::Dashscope);
+        let cases = [
+            (Decoder::with_output(native, Some(false)), true, true),
+            (Decoder::with_output(native, Some(true)), false, false),
+            (Decoder::with_output(native, None), false, true),
+            (Decoder::with_output(None, Some(false)), true, true),
+            (Decoder::with_output(None, None), false, true),
+            (
+                Decoder::with_output(Some(Protocol::Compatible), Some(false)),
+                false,
+                false,
+            ),
+        ];
+        for (i, (decoder, cumulative, long)) in cases.iter().enumerate() {
+            assert_eq!(decoder.cumulative(), *cumulative, "case {i}");
+            assert_eq!(decoder.long_lines(), *long, "case {i}");
+        }
+    }
 
     /// A native stream's events, decoded with shapes (a delta chunk filled through the learned
     /// shape is decoded by `DashScopeDecoder::delta`) and without (every chunk through the
