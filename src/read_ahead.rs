@@ -55,7 +55,7 @@ const WRITES_AHEAD: usize = 12;
 /// While reads come long (the stream outruns us), a writer that waits is woken once this many
 /// are queued, not by every read: each wake-up is a context switch on both threads, and 500 of
 /// them cost more than the writes' own system calls on a 65 MB stream (with one wake-up per
-/// read: +34–38% wall over the same run without `--record`; one per 8: +23%, BENCHMARKS.md).
+/// read: +31–38% wall over the same run without `--record`; one per 8: +23%, BENCHMARKS.md).
 /// A short read (a stream no longer outrunning us) wakes it at once.
 const WRITES_WAKE: usize = 8;
 
