@@ -146,6 +146,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 duration_ms: 2000.0,
                 ..Default::default()
             },
+            false,
         )?;
     }
     store.conn().execute_batch("COMMIT")?;
