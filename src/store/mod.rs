@@ -366,9 +366,9 @@ impl Store {
     /// answer longer than the log keeps, final once the limit is reached (`Transcript`). Its
     /// full-text indexing, the most of a long answer's cost in the log, then happens while the
     /// rest of the answer streams rather than after it; [`Store::complete`] leaves the text as
-    /// it is. The key is redacted here.
-    pub fn write_text(&self, id: &str, content: &str, reasoning: &str) -> Result<()> {
-        let clean = |t: &str| crate::redact::redact_string(t.to_owned());
+    /// it is. The key is redacted here (the texts are taken, not copied again).
+    pub fn write_text(&self, id: &str, content: String, reasoning: String) -> Result<()> {
+        let clean = crate::redact::redact_string;
         let changed = self
             .conn
             .prepare_cached(

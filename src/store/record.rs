@@ -143,9 +143,10 @@ impl Recorder {
     /// while the rest of the answer streams: the full-text index of 512 KiB of text is most of
     /// what the log costs, and otherwise came after the answer's last byte.
     ///
-    /// The thread runs at the lowest priority (Linux): its work fits in the time a core would
-    /// otherwise wait, and does not take the CPU from the stream; at the end of the run,
-    /// when nothing else runs, it finishes at full speed.
+    /// The thread runs at the lowest priority (Linux): its work goes mostly into the time a
+    /// core would otherwise wait, not into the stream's; at the end of the run, when nothing
+    /// else runs, it finishes at full speed. (At the default priority the early write measured
+    /// no gain: BENCHMARKS.md, issue 17's sixth session.)
     pub fn start(
         path: PathBuf,
         row: NewExchange,
@@ -168,9 +169,7 @@ impl Recorder {
                 store.insert(&row)?;
                 // A failed write leaves the text to the end of the run, which reports a failure.
                 let text_written = match waiting.recv() {
-                    Ok(ToLog::Text(t)) => {
-                        store.write_text(&row.id, &t.content, &t.reasoning).is_ok()
-                    }
+                    Ok(ToLog::Text(t)) => store.write_text(&row.id, t.content, t.reasoning).is_ok(),
                     Ok(ToLog::End) | Err(_) => false,
                 };
                 Ok(Logged {
@@ -209,8 +208,9 @@ impl Recorder {
     }
 }
 
-/// The calling thread runs only when a core would otherwise wait (Linux: nice 19 applies to
-/// the thread alone); elsewhere, nothing changes.
+/// The calling thread at nice 19 (Linux, where it applies to the thread alone): next to a busy
+/// thread it gets about 1.5% of a core, so it runs mostly when a core would otherwise wait;
+/// elsewhere, nothing changes.
 fn lowest_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: `setpriority` only changes the calling thread's nice value (tid 0: this thread).

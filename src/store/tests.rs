@@ -110,7 +110,11 @@ fn text_written_before_the_end_stays_and_is_indexed_once() {
     let x = row("tell me about otters", None);
     store.insert(&x).expect("insert");
     store
-        .write_text(&x.id, "Otters hold hands.", "thinking of kelp")
+        .write_text(
+            &x.id,
+            "Otters hold hands.".to_owned(),
+            "thinking of kelp".to_owned(),
+        )
         .expect("write the text");
     let find = |q: &str| -> Vec<String> {
         let f = Filter {
@@ -163,7 +167,9 @@ fn text_written_before_the_end_stays_and_is_indexed_once() {
         )
         .expect("the full-text index matches the rows");
     // A row that is gone is an error, not a silent no-op.
-    assert!(store.write_text("no-such-row", "a", "b").is_err());
+    assert!(store
+        .write_text("no-such-row", "a".to_owned(), "b".to_owned())
+        .is_err());
 }
 
 #[test]
