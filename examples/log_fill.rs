@@ -146,7 +146,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 duration_ms: 2000.0,
                 ..Default::default()
             },
-            false,
         )?;
     }
     store.conn().execute_batch("COMMIT")?;

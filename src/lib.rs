@@ -157,12 +157,9 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
         Some(path) => Some(wav::WavWriter::create(path)?),
         None => None,
     };
-    // The kept text of a long answer goes to the log's thread as soon as it is final.
-    let text = store::record::TextWay::default();
-    let mut sink = make_sink(&config, terminals).with_wav(wav);
-    if log.is_some() {
-        sink = sink.with_transcript_to(text.on_clip());
-    }
+    let mut sink = make_sink(&config, terminals)
+        .with_wav(wav)
+        .with_transcript(log.is_some());
     for w in &config.warnings {
         sink.notice(w);
     }
@@ -172,11 +169,8 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
     let started = std::time::Instant::now();
     let log = std::cell::RefCell::new(log);
     let recorder = std::cell::RefCell::new(None);
-    let text = std::cell::RefCell::new(Some(text));
     let start_log = |request: Option<request::Request>| {
-        if let (Some((path, mut row)), Some(text)) =
-            (log.borrow_mut().take(), text.borrow_mut().take())
-        {
+        if let Some((path, mut row)) = log.borrow_mut().take() {
             row.messages.take_sent(request);
             *recorder.borrow_mut() = Some(store::record::Recorder::start(
                 path,
@@ -184,7 +178,6 @@ pub fn run(cli: &Cli, env: &dyn Env, cancel: &Cancel) -> Result<()> {
                 env,
                 config.quiet,
                 started,
-                text,
             ));
         }
     };

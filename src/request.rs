@@ -186,11 +186,16 @@ fn body(config: &Config, mut messages: Vec<Value>) -> Request {
             Request {
                 url: url(config),
                 headers: headers(Protocol::Dashscope),
-                body: json!({
-                    "model": config.model,
-                    "input": {"messages": messages},
-                    "parameters": parameters,
-                }),
+                // Built by hand: `json!` serializes what it is given by reference, a copy of
+                // the messages (a 50 MB prompt held twice: DESIGN §5, issue 17).
+                body: Value::Object(Map::from_iter([
+                    ("model".to_owned(), Value::String(config.model.clone())),
+                    (
+                        "input".to_owned(),
+                        Value::Object(Map::from_iter([("messages".to_owned(), messages)])),
+                    ),
+                    ("parameters".to_owned(), Value::Object(parameters)),
+                ])),
             }
         }
     }

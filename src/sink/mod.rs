@@ -22,7 +22,7 @@ pub use raw::RawSink;
 pub use session::Session;
 pub use text::{Render, TextSink};
 pub use tool_calls::{ToolCall, ToolCalls};
-pub use transcript::{Clipped, OnClip, Transcript};
+pub use transcript::Transcript;
 
 use std::io::Write;
 

@@ -101,10 +101,9 @@ impl Session {
             held: Vec::new(),
         }
     }
-
-    /// Keep the answer for the log, which is handed the kept text once it is final.
-    pub fn with_transcript_to(mut self, on_clip: super::OnClip) -> Self {
-        self.transcript = Some(super::Transcript::default().on_clip(on_clip));
+    /// Keep the answer for the log.
+    pub fn with_transcript(mut self, keep: bool) -> Self {
+        self.transcript = keep.then(Default::default);
         self
     }
 
@@ -114,7 +113,7 @@ impl Session {
         self
     }
 
-    /// The answer kept so far (see `with_transcript_to`).
+    /// The answer kept so far (see `with_transcript`).
     pub fn take_transcript(&mut self) -> Option<super::Transcript> {
         self.transcript.take()
     }

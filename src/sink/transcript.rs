@@ -1,7 +1,6 @@
 //! What the answer was, kept for the log: content and reasoning of choice 0, the assembled tool
-//! calls, the finish reason and the usage. One string append per delta; the log writes it at the
-//! end of the run, or, for an answer longer than it keeps, as soon as the kept text is final
-//! (`on_clip`).
+//! calls, the finish reason and the usage. One string append per delta; the log writes it once
+//! at the end of the run.
 
 use super::{ToolCall, ToolCalls};
 use crate::event::{Event, Usage};
@@ -23,24 +22,6 @@ pub struct Transcript {
     pub clipped: bool,
     /// The most text (content and reasoning together) kept: [`MAX_KEPT`] unless set.
     limit: usize,
-    /// Told the kept text once it is final (the limit reached), if anybody asked.
-    on_clip: Option<OnClip>,
-}
-
-/// The text a transcript keeps, once the limit was reached: it no longer changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Clipped {
-    pub content: String,
-    pub reasoning: String,
-}
-
-/// Called once, with the kept text, when the limit is reached.
-pub struct OnClip(pub Box<dyn FnOnce(Clipped) + Send>);
-
-impl std::fmt::Debug for OnClip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OnClip")
-    }
 }
 
 impl Default for Transcript {
@@ -62,49 +43,24 @@ impl Transcript {
             sources: None,
             clipped: false,
             limit,
-            on_clip: None,
         }
-    }
-
-    /// Hand the kept text to `f` when the limit is reached (the log writes it while the rest
-    /// of the answer streams).
-    pub fn on_clip(mut self, f: OnClip) -> Self {
-        self.on_clip = Some(f);
-        self
     }
 
     pub fn event(&mut self, event: &Event<'_>) {
         match event {
-            // Once clipped, nothing more: the kept text is final (a character that would fit
-            // in what a cut left over is dropped too).
-            Event::Content { .. } | Event::Reasoning { .. } if self.clipped => {}
             Event::Content { choice: 0, text } => {
                 let room = self.room();
-                if push(&mut self.content, text, room) {
-                    self.clip();
-                }
+                self.clipped |= push(&mut self.content, text, room);
             }
             Event::Reasoning { choice: 0, text } => {
                 let room = self.room();
-                if push(&mut self.reasoning, text, room) {
-                    self.clip();
-                }
+                self.clipped |= push(&mut self.reasoning, text, room);
             }
             Event::ToolCall { .. } => self.tool_calls.add(event),
             Event::Finish { choice: 0, reason } => self.finish_reason = Some(reason.to_string()),
             Event::Usage(u) => self.usage = Some(*u),
             Event::Sources(s) => self.sources = Some(s.clone()),
             _ => {}
-        }
-    }
-
-    fn clip(&mut self) {
-        self.clipped = true;
-        if let Some(OnClip(f)) = self.on_clip.take() {
-            f(Clipped {
-                content: self.content.clone(),
-                reasoning: self.reasoning.clone(),
-            });
         }
     }
 
@@ -163,40 +119,6 @@ mod tests {
         assert!(t.clipped);
         assert!(t.content.len() + t.reasoning.len() <= MAX_KEPT);
         assert!(t.content.len() + t.reasoning.len() >= MAX_KEPT - 1);
-    }
-
-    #[test]
-    fn the_kept_text_is_handed_over_once_when_final_and_never_grows_after() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut t = Transcript::with_limit(6).on_clip(OnClip(Box::new(move |c| {
-            tx.send(c).expect("the test listens");
-        })));
-        let content = |t: &mut Transcript, text: &'static str| {
-            t.event(&Event::Content {
-                choice: 0,
-                text: Cow::Borrowed(text),
-            })
-        };
-        content(&mut t, "abc");
-        assert!(rx.try_recv().is_err(), "not final yet");
-        // "é" is two bytes: the cut leaves one byte of room, which nothing may use later.
-        content(&mut t, "déé");
-        let sent = rx.try_recv().expect("sent at the clip");
-        assert_eq!(
-            sent,
-            Clipped {
-                content: "abcdé".to_owned(),
-                reasoning: String::new(),
-            }
-        );
-        content(&mut t, "x");
-        t.event(&Event::Reasoning {
-            choice: 0,
-            text: Cow::Borrowed("y"),
-        });
-        assert_eq!((t.content.as_str(), t.reasoning.as_str()), ("abcdé", ""));
-        assert!(t.clipped);
-        assert!(rx.try_recv().is_err(), "handed over once");
     }
 
     #[test]

@@ -362,65 +362,30 @@ impl Store {
         let _ = self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0");
     }
 
-    /// Write the answer's kept text into the row `id` before the run ends: the text of an
-    /// answer longer than the log keeps, final once the limit is reached (`Transcript`). Its
-    /// full-text indexing, the most of a long answer's cost in the log, then happens while the
-    /// rest of the answer streams rather than after it; [`Store::complete`] leaves the text as
-    /// it is. The key is redacted here (the texts are taken, not copied again).
-    pub fn write_text(&self, id: &str, content: String, reasoning: String) -> Result<()> {
-        let clean = crate::redact::redact_string;
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE exchanges SET content = ?2, reasoning = ?3, clipped = 1 WHERE id = ?1",
-            )?
-            .execute(params![id, clean(content), clean(reasoning)])?;
-        if changed != 1 {
-            return Err(StoreError(format!("the row {id} is gone")));
-        }
-        Ok(())
-    }
-
     /// Complete the row `id` once, at the end of the run. The answer's text is taken out of
     /// `o` once SQLite holds its own copy of every bound value and before the row is written,
     /// so the end of a run does not hold the answer once more than it must (DESIGN §5's memory
-    /// budget: the row's record and the full-text index each copy it again). With
-    /// `text_written`, the row has its text already ([`Store::write_text`]) and keeps it.
-    pub fn complete(&self, id: &str, o: &mut Outcome, text_written: bool) -> Result<()> {
+    /// budget: the row's record and the full-text index each copy it again).
+    pub fn complete(&self, id: &str, o: &mut Outcome) -> Result<()> {
         let u = o.usage;
         let n = |v: Option<u64>| v.map(|v| v.min(i64::MAX as u64) as i64);
-        // The text's columns (?4, ?5) are left out when written already: an `UPDATE OF` them
-        // would index the text again. (Unused numbered parameters may still be bound.)
-        let sql = if text_written {
-            "UPDATE exchanges SET ended_at = ?2, status = ?3, tool_calls = ?6, sources = ?7,
-                finish_reason = ?8, input_tokens = ?9, output_tokens = ?10, total_tokens = ?11,
-                cached_tokens = ?12, reasoning_tokens = ?13, request_id = ?14, ttft_ms = ?15,
-                duration_ms = ?16, error = ?17, exit_code = ?18, clipped = ?19
-             WHERE id = ?1"
-        } else {
+        let mut stmt = self.conn.prepare_cached(
             "UPDATE exchanges SET ended_at = ?2, status = ?3, content = ?4, reasoning = ?5,
                 tool_calls = ?6, sources = ?7, finish_reason = ?8, input_tokens = ?9,
                 output_tokens = ?10, total_tokens = ?11, cached_tokens = ?12,
                 reasoning_tokens = ?13, request_id = ?14, ttft_ms = ?15, duration_ms = ?16,
                 error = ?17, exit_code = ?18, clipped = ?19
-             WHERE id = ?1"
-        };
-        let mut stmt = self.conn.prepare_cached(sql)?;
+             WHERE id = ?1",
+        )?;
         {
             let tool_calls = o.tool_calls.as_ref().map(Value::to_string);
             let sources = o.sources.as_ref().map(Value::to_string);
-            let (content, reasoning): (&dyn rusqlite::ToSql, &dyn rusqlite::ToSql) = if text_written
-            {
-                (&"", &"")
-            } else {
-                (&o.content, &o.reasoning)
-            };
             let values: [&dyn rusqlite::ToSql; 19] = [
                 &id,
                 &now_ms(),
                 &o.status,
-                content,
-                reasoning,
+                &o.content,
+                &o.reasoning,
                 &tool_calls,
                 &sources,
                 &o.finish_reason,

@@ -1,14 +1,11 @@
 //! The prompt command's side of the log: which conversation a run continues, the row written
-//! when the request is sent, the kept text of a long answer, and the one update when the run
-//! ends.
+//! when the request is sent, and the one update when the run ends.
 //!
 //! The `running` row is inserted on a thread of its own while the request goes out, so opening
-//! the database never delays the answer. The same thread then writes a long answer's kept text
-//! as soon as it is final ([`TextWay`]); the end of the run waits for that thread and then
+//! the database never delays the answer; the end of the run waits for that thread and then
 //! completes the row. A failure anywhere is one warning line, and the answer is untouched.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,7 +17,7 @@ use clap::ValueEnum;
 use crate::cli::{Cli, MediaKind, Protocol};
 use crate::config::{Config, Env};
 use crate::error::{Error, Exit, Result};
-use crate::sink::{Clipped, OnClip, Transcript};
+use crate::sink::Transcript;
 
 /// Whether this run is logged, and where.
 pub fn log_path(cli: &Cli, env: &dyn Env) -> Option<PathBuf> {
@@ -88,115 +85,48 @@ pub fn continuation(cli: &Cli, env: &dyn Env) -> Result<Option<(Cli, String)>> {
     Ok(Some((cli, cid)))
 }
 
-/// What the log's thread is told after the row is in.
-enum ToLog {
-    /// The answer's kept text, final: write it now.
-    Text(Clipped),
-    /// The run is over: the row is completed at the end.
-    End,
-}
-
-/// The way from the answer's transcript to the log's thread, made before either exists (the
-/// session is made before the request; the thread once the request is out).
-pub struct TextWay {
-    tx: Sender<ToLog>,
-    rx: Receiver<ToLog>,
-}
-
-impl Default for TextWay {
-    fn default() -> Self {
-        let (tx, rx) = std::sync::mpsc::channel();
-        TextWay { tx, rx }
-    }
-}
-
-impl TextWay {
-    /// For the transcript (`Session::with_transcript_to`): hands the kept text to the thread.
-    pub fn on_clip(&self) -> OnClip {
-        let tx = self.tx.clone();
-        // A thread that failed or never started takes nothing: the text stays for the end.
-        OnClip(Box::new(move |text| drop(tx.send(ToLog::Text(text)))))
-    }
-}
-
 /// The row of this run, started when the request is sent.
 pub struct Recorder {
     id: String,
     started: Instant,
     quiet: bool,
-    /// Tells the log's thread that the run is over (it may be waiting for the kept text).
-    done: Sender<ToLog>,
-    thread: Option<JoinHandle<Result<Logged, StoreError>>>,
-}
-
-/// What the log's thread leaves for the end of the run.
-struct Logged {
-    store: Store,
-    /// The answer's kept text is in the row already ([`Store::write_text`]).
-    text_written: bool,
+    insert: Option<JoinHandle<Result<Store, StoreError>>>,
 }
 
 impl Recorder {
     /// Insert the `running` row on a thread of its own; the run's duration counts from
-    /// `started`. The thread then waits for the kept text of a long answer, which the
-    /// transcript sends on `text` once it is final (`Transcript::on_clip`), and writes it
-    /// while the rest of the answer streams: the full-text index of 512 KiB of text is most of
-    /// what the log costs, and otherwise came after the answer's last byte.
-    ///
-    /// The thread runs at the lowest priority (Linux): its work goes mostly into the time a
-    /// core would otherwise wait, not into the stream's; at the end of the run, when nothing
-    /// else runs, it finishes at full speed. (At the default priority the early write measured
-    /// no gain: BENCHMARKS.md, issue 17's sixth session.)
+    /// `started`.
     pub fn start(
         path: PathBuf,
         row: NewExchange,
         env: &dyn Env,
         quiet: bool,
         started: Instant,
-        text: TextWay,
     ) -> Recorder {
         let busy = busy_timeout(env);
         let id = row.id.clone();
-        let TextWay {
-            tx: done,
-            rx: waiting,
-        } = text;
-        let thread = std::thread::Builder::new()
+        let insert = std::thread::Builder::new()
             .name("qstream-log".to_owned())
             .spawn(move || {
-                lowest_priority();
                 let store = Store::open(&path, busy)?;
                 store.insert(&row)?;
-                // A failed write leaves the text to the end of the run, which reports a failure.
-                let text_written = match waiting.recv() {
-                    Ok(ToLog::Text(t)) => store.write_text(&row.id, t.content, t.reasoning).is_ok(),
-                    Ok(ToLog::End) | Err(_) => false,
-                };
-                Ok(Logged {
-                    store,
-                    text_written,
-                })
+                Ok(store)
             });
         Recorder {
             id,
             started,
             quiet,
-            done,
-            thread: thread.ok(),
+            insert: insert.ok(),
         }
     }
 
     /// Complete the row, once. Returns the warning to print, if the log failed.
     pub fn finish(mut self, mut outcome: Outcome) -> Option<String> {
         outcome.duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        // After the kept text, if the transcript sent it; a thread that is gone takes nothing.
-        let _ = self.done.send(ToLog::End);
-        let result = match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(Ok(logged))) => {
-                logged.store.checkpoint_later();
-                logged
-                    .store
-                    .complete(&self.id, &mut outcome, logged.text_written)
+        let result = match self.insert.take().map(JoinHandle::join) {
+            Some(Ok(Ok(store))) => {
+                store.checkpoint_later();
+                store.complete(&self.id, &mut outcome)
             }
             Some(Ok(Err(e))) => Err(e),
             Some(Err(_)) | None => Err(StoreError("the log thread failed".to_owned())),
@@ -205,17 +135,6 @@ impl Recorder {
             Err(e) if !self.quiet => Some(format!("qstream: warning: not logged: {e}")),
             _ => None,
         }
-    }
-}
-
-/// The calling thread at nice 19 (Linux, where it applies to the thread alone): next to a busy
-/// thread it gets about 1.5% of a core, so it runs mostly when a core would otherwise wait;
-/// elsewhere, nothing changes.
-fn lowest_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `setpriority` only changes the calling thread's nice value (tid 0: this thread).
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
 }
 

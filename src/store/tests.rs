@@ -79,10 +79,10 @@ fn fts5_is_compiled_in_and_search_finds_prompts_and_answers() {
     store.insert(&a).expect("insert");
     store.insert(&b).expect("insert");
     store
-        .complete(&a.id, &mut answer("Otters hold hands."), false)
+        .complete(&a.id, &mut answer("Otters hold hands."))
         .expect("complete");
     store
-        .complete(&b.id, &mut answer("Badgers dig."), false)
+        .complete(&b.id, &mut answer("Badgers dig."))
         .expect("complete");
     let find = |q: &str| -> Vec<String> {
         store
@@ -102,74 +102,6 @@ fn fts5_is_compiled_in_and_search_finds_prompts_and_answers() {
     assert!(find("hands dig").is_empty());
     // FTS5 syntax in the user's words is taken literally.
     assert!(find("\"AND OR NEAR(").is_empty());
-}
-
-#[test]
-fn text_written_before_the_end_stays_and_is_indexed_once() {
-    let store = Store::open(&temp_db("early"), BUSY_TIMEOUT).expect("open");
-    let x = row("tell me about otters", None);
-    store.insert(&x).expect("insert");
-    store
-        .write_text(
-            &x.id,
-            "Otters hold hands.".to_owned(),
-            "thinking of kelp".to_owned(),
-        )
-        .expect("write the text");
-    let find = |q: &str| -> Vec<String> {
-        let f = Filter {
-            limit: 10,
-            query: Some(q.to_owned()),
-            ..Default::default()
-        };
-        store
-            .list(&f)
-            .expect("list")
-            .into_iter()
-            .map(|x| x.id)
-            .collect()
-    };
-    // While the answer streams: the running row has the text, and a search finds it.
-    let running = store.exchange(&x.id).expect("read").expect("the row");
-    assert_eq!(running.status, "running");
-    assert_eq!(
-        (running.content.as_str(), running.reasoning.as_str()),
-        ("Otters hold hands.", "thinking of kelp")
-    );
-    assert!(running.clipped);
-    assert_eq!(find("hands"), [x.id.as_str()]);
-    // The end leaves the text as written, whatever the outcome holds.
-    let mut end = Outcome {
-        status: "ok",
-        content: "seals".to_owned(),
-        reasoning: "walruses".to_owned(),
-        finish_reason: Some("stop".to_owned()),
-        clipped: true,
-        ..Default::default()
-    };
-    store.complete(&x.id, &mut end, true).expect("complete");
-    let done = store.exchange(&x.id).expect("read").expect("the row");
-    assert_eq!(done.status, "ok");
-    assert_eq!(done.finish_reason.as_deref(), Some("stop"));
-    assert!(done.ended_at.is_some() && done.clipped);
-    assert_eq!(
-        (done.content.as_str(), done.reasoning.as_str()),
-        ("Otters hold hands.", "thinking of kelp")
-    );
-    assert_eq!(find("otters hands"), [x.id.as_str()]);
-    assert!(find("seals").is_empty());
-    // The index matches the table: the text was indexed once, and the prompt with it.
-    store
-        .conn()
-        .execute(
-            "INSERT INTO exchanges_fts (exchanges_fts, rank) VALUES ('integrity-check', 1)",
-            [],
-        )
-        .expect("the full-text index matches the rows");
-    // A row that is gone is an error, not a silent no-op.
-    assert!(store
-        .write_text("no-such-row", "a".to_owned(), "b".to_owned())
-        .is_err());
 }
 
 #[test]
@@ -224,9 +156,7 @@ fn prefixes_name_one_conversation_or_exchange_or_say_which_they_could_be() {
     other.cid = other.id.clone();
     for x in [&first, &second, &other] {
         store.insert(x).expect("insert");
-        store
-            .complete(&x.id, &mut answer("a"), false)
-            .expect("complete");
+        store.complete(&x.id, &mut answer("a")).expect("complete");
     }
     assert_eq!(
         store.resolve("01a").expect("one conversation"),
@@ -545,14 +475,14 @@ fn a_big_turn_round_trips_through_history_show_and_export_with_no_key_in_the_fil
         )
         .expect("inline");
     store
-        .complete(&inline.id, &mut answer("read it"), false)
+        .complete(&inline.id, &mut answer("read it"))
         .expect("done");
     let big = big_row(Messages::Values(messages), Some("big-cid"));
     store.insert(&big).expect("insert");
     // Interrupted: the row is still whole.
     let mut stopped = answer("read");
     stopped.status = "interrupted";
-    store.complete(&big.id, &mut stopped, false).expect("done");
+    store.complete(&big.id, &mut stopped).expect("done");
     assert!(parts_bytes(&store, &big.id).len() >= 5);
     let inline_turns = store.conversation("inline-cid").expect("inline");
     let big_turns = store.conversation("big-cid").expect("big");
@@ -761,73 +691,6 @@ fn parts_written_in_any_order_are_read_in_seq_order_by_qstream_and_the_view() {
 }
 
 #[test]
-fn the_recorder_writes_a_kept_text_handed_over_while_the_run_goes_on() {
-    let path = temp_db("handed-over");
-    let x = row("a prompt", None);
-    let id = x.id.clone();
-    let way = record::TextWay::default();
-    let on_clip = way.on_clip();
-    let recorder = record::Recorder::start(
-        path.clone(),
-        x,
-        &crate::config::ProcessEnv,
-        true,
-        std::time::Instant::now(),
-        way,
-    );
-    (on_clip.0)(crate::sink::Clipped {
-        content: "the kept text".to_owned(),
-        reasoning: "and its reasoning".to_owned(),
-    });
-    // Written by the log's thread before the run ends.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let written = Store::open_existing(&path)
-            .ok()
-            .flatten()
-            .and_then(|s| s.exchange(&id).ok().flatten())
-            .is_some_and(|x| x.content == "the kept text" && x.status == "running");
-        if written {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never written");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let mut end = answer("not this");
-    end.clipped = true;
-    assert_eq!(recorder.finish(end), None);
-    let store = Store::open(&path, BUSY_TIMEOUT).expect("open");
-    let done = store.exchange(&id).expect("read").expect("the row");
-    assert_eq!(done.status, "ok");
-    assert_eq!(
-        (done.content.as_str(), done.reasoning.as_str()),
-        ("the kept text", "and its reasoning")
-    );
-}
-
-#[test]
-fn a_recorder_whose_text_never_came_writes_it_at_the_end() {
-    let path = temp_db("never-handed");
-    let x = row("a prompt", None);
-    let id = x.id.clone();
-    let recorder = record::Recorder::start(
-        path.clone(),
-        x,
-        &crate::config::ProcessEnv,
-        true,
-        std::time::Instant::now(),
-        record::TextWay::default(),
-    );
-    assert_eq!(recorder.finish(answer("short answer")), None);
-    let store = Store::open(&path, BUSY_TIMEOUT).expect("open");
-    let done = store.exchange(&id).expect("read").expect("the row");
-    assert_eq!(
-        (done.status.as_str(), done.content.as_str()),
-        ("ok", "short answer")
-    );
-}
-
-#[test]
 fn the_end_of_a_run_leaves_the_checkpoint_to_the_next_runs_insert() {
     // The completion of a long answer takes the write-ahead log past SQLite's 1000 pages. That
     // commit is waited for by the user, so it does not copy the log into the database; the
@@ -841,7 +704,6 @@ fn the_end_of_a_run_leaves_the_checkpoint_to_the_next_runs_insert() {
             &crate::config::ProcessEnv,
             true,
             std::time::Instant::now(),
-            record::TextWay::default(),
         );
         assert_eq!(recorder.finish(answer(content)), None);
     };

@@ -632,7 +632,7 @@ impl Log {
                         .and_then(|tx| {
                             for (row, outcome) in &mut batch {
                                 store.insert(row)?;
-                                store.complete(&row.id, outcome, false)?;
+                                store.complete(&row.id, outcome)?;
                             }
                             tx.commit().map_err(store::StoreError::from)
                         });
