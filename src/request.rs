@@ -135,7 +135,11 @@ fn body(config: &Config, mut messages: Vec<Value>) -> Request {
         for m in &mut messages {
             if m["content"].is_string() {
                 if let Value::String(text) = m["content"].take() {
-                    m["content"] = json!([{ "text": text }]);
+                    // Moved, not serialized by `json!` (a copy of a big prompt).
+                    m["content"] = Value::Array(vec![Value::Object(Map::from_iter([(
+                        "text".to_owned(),
+                        Value::String(text),
+                    )]))]);
                 }
             }
         }
